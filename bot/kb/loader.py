@@ -1,0 +1,110 @@
+"""Reads `knowledge/**/*.yaml` into entries, reporting every problem with its file and line.
+
+A bad file is skipped and reported; the rest of the knowledge base still loads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from bot.kb.model import QA, Entry, Fix, Link, Problem
+from bot.kb.schema import EntryValidator
+
+MAX_FILE_BYTES = 1_000_000
+
+
+@dataclass
+class KnowledgeBase:
+    directory: Path
+    entries: dict[str, Entry] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self):
+        return iter(self.entries.values())
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self.entries.get(entry_id.upper())
+
+
+def entry_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
+    directory = Path(directory)
+    kb = KnowledgeBase(directory)
+    if not directory.is_dir():
+        kb.problems.append(Problem(directory, 0, "knowledge base folder not found"))
+        return kb
+    for path in entry_files(directory):
+        entry, problems = load_entry(path)
+        kb.problems.extend(problems)
+        if entry is None:
+            continue
+        if entry.id in kb.entries:
+            first = kb.entries[entry.id]
+            kb.problems.append(Problem(path, entry.line, f"duplicate id {entry.id!r} (also in {first.source}:{first.line})"))
+            continue
+        kb.entries[entry.id] = entry
+    return kb
+
+
+def load_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
+    text, problem = read_text(path)
+    if problem:
+        return None, [problem]
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark else 1
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return None, [Problem(path, line, f"malformed YAML: {reason}")]
+    if root is None:
+        return None, [Problem(path, 1, "file is empty")]
+    validator = EntryValidator()
+    data = validator.entry(root)
+    problems = [Problem(path, issue.line, issue.message) for issue in validator.issues]
+    if data is None:
+        return None, problems
+    if path.stem.upper() != data["id"]:
+        problems.append(Problem(path, root.start_mark.line + 1, f"file name should be {data['id']}.yaml"))
+    return build_entry(data, path, root.start_mark.line + 1), problems
+
+
+def read_text(path: Path) -> tuple[str, Problem | None]:
+    raw = path.read_bytes()
+    if len(raw) > MAX_FILE_BYTES:
+        return "", Problem(path, 1, f"file is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        return "", Problem(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
+
+
+def build_entry(data: dict, path: Path, line: int) -> Entry:
+    return Entry(
+        id=data["id"],
+        title=data["title"],
+        system=data["system"],
+        kind=data["kind"],
+        summary=data["summary"],
+        message=data.get("message", ""),
+        variants=tuple(data.get("variants", ())),
+        causes=tuple(data.get("causes", ())),
+        fixes=tuple(Fix(f["title"], tuple(f["steps"]), f.get("note", "")) for f in data.get("fixes", ())),
+        faq=tuple(QA(x["q"], x["a"], tuple(x.get("also", ()))) for x in data.get("faq", ())),
+        links=tuple(Link(x["title"], x["url"]) for x in data.get("links", ())),
+        examples=tuple(data["examples"]),
+        template=data.get("template", ""),
+        checks=tuple(data.get("checks", ())),
+        source=path,
+        line=line,
+    )

@@ -1,0 +1,67 @@
+"""The knowledge base's entries as plain, immutable data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Fix:
+    title: str
+    steps: tuple[str, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class QA:
+    q: str
+    a: str
+    also: tuple[str, ...] = ()  # other ways people ask the same question
+
+
+@dataclass(frozen=True)
+class Link:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str
+    title: str
+    system: str
+    kind: str
+    summary: str
+    message: str = ""
+    variants: tuple[str, ...] = ()
+    causes: tuple[str, ...] = ()
+    fixes: tuple[Fix, ...] = ()
+    faq: tuple[QA, ...] = ()
+    links: tuple[Link, ...] = ()
+    examples: tuple[str, ...] = ()
+    template: str = ""
+    checks: tuple[dict, ...] = ()
+    source: Path | None = field(default=None, compare=False)
+    line: int = field(default=1, compare=False)
+
+    @property
+    def is_faq(self) -> bool:
+        return self.kind == "faq"
+
+    @property
+    def messages(self) -> tuple[str, ...]:
+        """Every wording of the error this entry documents."""
+        return ((self.message,) if self.message else ()) + self.variants
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one KB file, located to the line."""
+
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"

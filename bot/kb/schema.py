@@ -1,0 +1,194 @@
+"""Validates one KB entry from its YAML node tree, so every problem carries its line number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from bot.codes import leading_code
+
+KINDS = ("export", "sync", "connection", "auth", "faq")
+ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
+STR_TAG = "tag:yaml.org,2002:str"
+MIN_EXAMPLES = 3
+
+TYPE_NAMES = {
+    "tag:yaml.org,2002:int": "a number",
+    "tag:yaml.org,2002:float": "a number",
+    "tag:yaml.org,2002:bool": "true/false",
+    "tag:yaml.org,2002:null": "nothing (null)",
+    "tag:yaml.org,2002:timestamp": "a date",
+}
+
+
+def line_of(node: Node) -> int:
+    return node.start_mark.line + 1
+
+
+@dataclass
+class Issue:
+    line: int
+    message: str
+
+
+class EntryValidator:
+    """Turns a composed YAML document into a plain dict, collecting every problem on the way."""
+
+    def __init__(self) -> None:
+        self.issues: list[Issue] = []
+
+    def fail(self, node: Node, message: str) -> None:
+        self.issues.append(Issue(line_of(node), message))
+
+    # -- typed readers: each returns None (after recording why) when the node has the wrong shape --
+
+    def text(self, node: Node, what: str, required: bool = True) -> str | None:
+        if not isinstance(node, ScalarNode) or node.tag != STR_TAG:
+            got = "a list" if isinstance(node, SequenceNode) else "a mapping" if isinstance(
+                node, MappingNode) else TYPE_NAMES.get(node.tag, "something else")
+            self.fail(node, f"{what} must be text, got {got}")
+            return None
+        value = node.value.strip()
+        if required and not value:
+            self.fail(node, f"{what} is empty")
+            return None
+        return value
+
+    def sequence(self, node: Node, what: str, min_items: int = 1) -> list[Node] | None:
+        if not isinstance(node, SequenceNode):
+            self.fail(node, f"{what} must be a list")
+            return None
+        if len(node.value) < min_items:
+            need = "must not be empty" if min_items == 1 else f"needs at least {min_items} items"
+            self.fail(node, f"{what} {need} (has {len(node.value)})")
+            return None
+        return node.value
+
+    def text_list(self, node: Node, what: str, min_items: int = 1) -> list[str] | None:
+        items = self.sequence(node, what, min_items)
+        if items is None:
+            return None
+        values = [self.text(item, f"{what}[{i}]") for i, item in enumerate(items)]
+        if any(v is None for v in values):
+            return None
+        seen: dict[str, int] = {}
+        for item, value in zip(items, values, strict=True):
+            if value in seen:
+                self.fail(item, f"{what} repeats an item (first at line {seen[value]})")
+            seen.setdefault(value, line_of(item))
+        return values  # type: ignore[return-value]
+
+    def mapping(self, node: Node, what: str, fields: dict[str, Callable], required: set[str]) -> dict | None:
+        if not isinstance(node, MappingNode):
+            self.fail(node, f"{what} must be a mapping with keys {', '.join(sorted(fields))}")
+            return None
+        out: dict = {}
+        ok = True
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, ScalarNode) else None
+            if key not in fields:
+                hint = f"; expected one of {', '.join(sorted(fields))}" if key else ""
+                self.fail(key_node, f"unknown key {key!r} in {what}{hint}")
+                ok = False
+                continue
+            if key in out:
+                self.fail(key_node, f"duplicate key {key!r} in {what}")
+                ok = False
+                continue
+            value = fields[key](value_node, f"{what}.{key}" if what != "entry" else key)
+            if value is None:
+                ok = False
+            out[key] = value
+        for key in sorted(required - out.keys()):
+            self.fail(node, f"missing required key {key!r} in {what}")
+            ok = False
+        return out if ok else None
+
+    # -- the entry's own shape --
+
+    def fix(self, node: Node, what: str) -> dict | None:
+        return self.mapping(node, what, {
+            "title": self.text,
+            "steps": self.text_list,
+            "note": self.text,
+        }, {"title", "steps"})
+
+    def qa(self, node: Node, what: str) -> dict | None:
+        return self.mapping(node, what, {
+            "q": self.text,
+            "a": self.text,
+            "also": self.text_list,
+        }, {"q", "a"})
+
+    def link(self, node: Node, what: str) -> dict | None:
+        link = self.mapping(node, what, {"title": self.text, "url": self.text}, {"title", "url"})
+        if link and not re.match(r"^https?://\S+$", link["url"]):
+            self.fail(node, f"{what}.url must be an http(s) address")
+            return None
+        return link
+
+    def list_of(self, item_reader: Callable) -> Callable:
+        def read(node: Node, what: str) -> list | None:
+            items = self.sequence(node, what)
+            if items is None:
+                return None
+            values = [item_reader(item, f"{what}[{i}]") for i, item in enumerate(items)]
+            return None if any(v is None for v in values) else values
+        return read
+
+    def check(self, node: Node, what: str) -> dict | None:
+        if not isinstance(node, MappingNode):
+            self.fail(node, f"{what} must be a mapping")
+            return None
+        return yaml.SafeLoader("").construct_mapping(node, deep=True)
+
+    def entry(self, root: Node) -> dict | None:
+        fields = {
+            "id": self.text,
+            "title": self.text,
+            "system": self.text,
+            "kind": self.text,
+            "message": self.text,
+            "variants": self.text_list,
+            "summary": self.text,
+            "causes": self.text_list,
+            "fixes": self.list_of(self.fix),
+            "faq": self.list_of(self.qa),
+            "links": self.list_of(self.link),
+            "examples": lambda n, w: self.text_list(n, w, MIN_EXAMPLES),
+            "template": self.text,
+            "checks": self.list_of(self.check),
+        }
+        data = self.mapping(root, "entry", fields, {"id", "title", "system", "kind", "summary", "examples"})
+        if data is None:
+            return None
+        return data if self.entry_rules(root, data) else None
+
+    def entry_rules(self, root: MappingNode, data: dict) -> bool:
+        before = len(self.issues)
+        nodes = {k.value: v for k, v in root.value}
+        if not ID_PATTERN.match(data["id"]):
+            self.fail(nodes["id"], f"id {data['id']!r} must be upper case letters, digits and dashes")
+        if data["kind"] not in KINDS:
+            self.fail(nodes["kind"], f"kind {data['kind']!r} must be one of {', '.join(KINDS)}")
+        if data["kind"] == "faq":
+            if not data.get("faq"):
+                self.fail(root, "a faq entry needs a non-empty 'faq' list")
+        else:
+            for key in ("message", "causes", "fixes"):
+                if key not in data:
+                    self.fail(root, f"missing required key {key!r} (required for kind {data['kind']!r})")
+        for key in ("message", "variants"):
+            if key not in data:
+                continue
+            for text in [data[key]] if key == "message" else data[key]:
+                if text.count("[") != text.count("]"):
+                    self.fail(nodes[key], f"{key} has unbalanced [placeholder] brackets")
+        code = leading_code(data.get("message", ""))
+        if code and code != data["id"]:
+            self.fail(nodes["id"], f"id {data['id']!r} differs from the code {code!r} the message starts with")
+        return len(self.issues) == before

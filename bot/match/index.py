@@ -1,0 +1,132 @@
+"""What the matcher searches: every error wording and FAQ question of the KB, normalised and indexed."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from bot.codes import CODE_PATTERN, leading_code
+from bot.kb import KnowledgeBase
+from bot.match.normalize import clean, mask
+
+# Words that say nothing about which error it is; they count for alignment, not for retrieval.
+STOPWORDS = frozenset("""
+a an the and or of to in on for at by be is are was were it its this that these those with as from
+please your you we our i my me not no can can't cannot could couldn't doesn't isn't don't do does
+has have had will would should must may been any all each if then than so but into out up
+""".split())
+
+TYPO_SIMILARITY = 84  # rapidfuzz ratio above which an unknown word is read as a KB word
+
+_WORD = re.compile(r"[a-z][a-z0-9_]+|\d+")
+_TOKEN = re.compile(r"[a-z0-9_]+|#")
+_ERROR_HEADER = re.compile(r"^(?:[\w ]{0,20}?\b)?(?:export|sync)?\s*error\s*:\s*|^:\s*", re.IGNORECASE)
+
+
+def words(masked: str) -> list[str]:
+    return [w for w in _WORD.findall(masked) if w not in STOPWORDS]
+
+
+def tokens(masked: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    """Every word of a masked text (stopwords and '#' included) with its character span."""
+    found = list(_TOKEN.finditer(masked))
+    return tuple(m.group() for m in found), tuple(m.span() for m in found)
+
+
+def strip_codes(text: str) -> str:
+    return CODE_PATTERN.sub(" ", text)
+
+
+def error_text(message: str) -> str:
+    """A KB message as the matcher compares it: code and 'Export Error:' header removed, masked."""
+    text = clean(message)
+    code = leading_code(text)
+    if code:
+        text = CODE_PATTERN.sub("", text, count=1)
+    return mask(_ERROR_HEADER.sub("", text.strip(), count=1))
+
+
+@dataclass(frozen=True)
+class Doc:
+    entry_id: str
+    text: str               # masked, compared with rapidfuzz
+    terms: frozenset[str]   # retrieval terms
+    kind: str               # "message" or "question"
+    faq_index: int = -1
+    words: tuple[str, ...] = ()
+    spans: tuple[tuple[int, int], ...] = ()
+
+
+class SearchIndex:
+    def __init__(self, kb: KnowledgeBase) -> None:
+        self.codes: dict[str, str] = {}
+        self.docs: list[Doc] = []
+        for entry in kb:
+            code = leading_code(entry.message) or (entry.id if CODE_PATTERN.fullmatch(entry.id) else "")
+            if code:
+                self.codes[code] = entry.id
+            for message in entry.messages:
+                self._add(Doc(entry.id, error_text(message), frozenset(), "message"))
+            if entry.is_faq:
+                for i, qa in enumerate(entry.faq):
+                    for question in (qa.q, *qa.also):
+                        self._add(Doc(entry.id, mask(clean(question)), frozenset(), "question", i))
+        self._build_postings()
+
+    def _add(self, doc: Doc) -> None:
+        terms = frozenset(words(doc.text))
+        if terms:
+            all_words, spans = tokens(doc.text)
+            self.docs.append(Doc(doc.entry_id, doc.text, terms, doc.kind, doc.faq_index, all_words, spans))
+
+    def _build_postings(self) -> None:
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, doc in enumerate(self.docs):
+            for term in doc.terms:
+                postings[term].append(i)
+        n = max(len(self.docs), 1)
+        self.idf = {t: math.log(1 + n / len(ids)) for t, ids in postings.items()}
+        self.postings = dict(postings)
+        self.doc_weight = [sum(self.idf[t] for t in doc.terms) for doc in self.docs]
+        self._by_length: dict[int, list[str]] = defaultdict(list)
+        for term in self.idf:
+            self._by_length[len(term)].append(term)
+        self._corrections: dict[str, str] = {}
+
+    def correct(self, word: str) -> str:
+        """The KB word a misspelt word stands for ('permision' -> 'permission'), else the word itself."""
+        if len(word) < 5 or word in self.idf or not word.isalpha():
+            return word
+        known = self._corrections.get(word)
+        if known is None:
+            best, best_score = word, 0.0
+            for length in (len(word) - 1, len(word), len(word) + 1):
+                found = process.extractOne(word, self._by_length.get(length, ()), scorer=fuzz.ratio,
+                                           score_cutoff=max(TYPO_SIMILARITY, best_score))
+                if found and found[1] > best_score:
+                    best, best_score = found[0], found[1]
+            if len(self._corrections) > 50_000:
+                self._corrections.clear()
+            known = self._corrections[word] = best
+        return known
+
+    def term_weight(self, term: str) -> float:
+        return self.idf.get(term, 0.0)
+
+    def candidates(self, terms: set[str], kind: str, limit: int) -> list[tuple[int, float]]:
+        """Docs of `kind` sharing the most weighted terms with `terms`: (doc index, share of the doc's weight)."""
+        gained: dict[int, float] = defaultdict(float)
+        for term in terms:
+            ids = self.postings.get(term)
+            if ids is None:
+                continue
+            w = self.idf[term]
+            for i in ids:
+                gained[i] += w
+        scored = [(i, g / self.doc_weight[i]) for i, g in gained.items() if self.docs[i].kind == kind]
+        scored.sort(key=lambda x: x[1], reverse=True)
+        return scored[:limit]

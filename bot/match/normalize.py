@@ -1,0 +1,87 @@
+"""Turns a Slack paste, or a KB message, into comparable plain text.
+
+Two stages: `clean` removes Slack markup and unifies characters (the result is still readable, and
+codes are found in it); `mask` lower-cases and replaces the parts that vary between two occurrences of
+the same error (dates, amounts, ids, emails, links, `[placeholders]`) with one `#`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+MASK = "#"
+
+_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]*)(?:\|([^>]*))?>")
+_SLACK_REF = re.compile(r"<[@#!][^>]{0,200}>")
+_CODE_FENCE = re.compile(r"```")
+_QUOTE_MARK = re.compile(r"^[ \t]*(?:>|&gt;)+[ \t]?", re.MULTILINE)
+_EMOJI = re.compile(r":(?:[+-]1|(?=[a-z0-9_+'\-]*[a-z])[a-z0-9_+'\-]{1,40}):(?::skin-tone-\d:)?", re.IGNORECASE)
+_EMPHASIS = re.compile(r"(?<![\w*~])[*~]+|[*~]+(?![\w*~])|(?<!\w)_+(?=\S)|(?<=\S)_+(?!\w)")
+
+_CHAR_MAP = str.maketrans({
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"', "\u00ab": '"', "\u00bb": '"',
+    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2015": "-", "\u2212": "-",
+    "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": "", "\u200c": "", "\u200d": "", "\ufeff": "",
+    "\u2026": "...", "\u2022": " ", "\u25cf": " ",
+})
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]+")
+
+
+def clean(text: str) -> str:
+    """Slack markup and typography removed; case and line breaks kept."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1).removeprefix("mailto:"), text)
+    text = _SLACK_REF.sub(_reference_label, text)
+    text = _CODE_FENCE.sub("\n", text)
+    text = _QUOTE_MARK.sub("", text)
+    text = html.unescape(text) if "&" in text else text
+    text = _QUOTE_MARK.sub("", text)
+    text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP)
+    text = _CONTROL.sub(" ", text)
+    text = _EMOJI.sub(" ", text)
+    return _EMPHASIS.sub("", text)
+
+
+def _reference_label(m: re.Match) -> str:
+    inner = m.group(0)[1:-1]
+    if inner.startswith("#") and "|" in inner:
+        return "#" + inner.split("|", 1)[1]
+    return " "
+
+
+_PLACEHOLDER = re.compile(r"\[[^\[\]]{0,60}\]")
+_VARIABLE = re.compile(
+    r"""
+      [\w.+'-]+@[\w-]+(?:\.[\w-]+)+                       # email
+    | (?:https?://|www\.)\S+                              # link
+    | \b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b                 # 03/28/2026, 2026-03-28
+    | \b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?\b
+    | \b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?:,?\s+\d{4})?\b
+    | [$€£¥]\s?-?\d[\d,]*(?:\.\d+)?                       # $1,234.56
+    | \b\d[\d,]*\.\d+\b                                   # 12.50
+    | (?<![\w#])[\w-]*\d[\w-]*                            # anything with a digit: R00123, VEN-0042, 4000
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_QUOTES = re.compile(r"[\"']")
+_NON_TEXT = re.compile(r"[^\w#.,:;?!()/&%+\s-]+")
+_MASK_RUN = re.compile(r"#(?:[\s\-/.,:]*#)+")
+_SPACE = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCT = re.compile(r" ([.,:;?!)])")
+
+
+def mask(text: str) -> str:
+    """Lower-cased text with every varying part replaced by '#', quotes dropped, spaces collapsed."""
+    text = _PLACEHOLDER.sub(f" {MASK} ", text.lower())
+    text = _VARIABLE.sub(MASK, text)
+    text = _QUOTES.sub("", text)
+    text = _NON_TEXT.sub(" ", text)
+    text = _MASK_RUN.sub(MASK, text)
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", text)).strip()
+
+
+def normalize(text: str) -> str:
+    return mask(clean(text))
