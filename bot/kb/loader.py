@@ -75,7 +75,14 @@ def load_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
         return None, problems
     if path.stem.upper() != data["id"]:
         problems.append(Problem(path, root.start_mark.line + 1, f"file name should be {data['id']}.yaml"))
-    return build_entry(data, path, root.start_mark.line + 1), problems
+    return build_entry(data, path, root.start_mark.line + 1, example_lines(root)), problems
+
+
+def example_lines(root) -> tuple[int, ...]:
+    for key, value in root.value:
+        if key.value == "examples":
+            return tuple(item.start_mark.line + 1 for item in value.value)
+    return ()
 
 
 def read_text(path: Path) -> tuple[str, Problem | None]:
@@ -89,7 +96,7 @@ def read_text(path: Path) -> tuple[str, Problem | None]:
         return "", Problem(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
 
 
-def build_entry(data: dict, path: Path, line: int) -> Entry:
+def build_entry(data: dict, path: Path, line: int, examples_at: tuple[int, ...] = ()) -> Entry:
     return Entry(
         id=data["id"],
         title=data["title"],
@@ -105,6 +112,7 @@ def build_entry(data: dict, path: Path, line: int) -> Entry:
         examples=tuple(data["examples"]),
         template=data.get("template", ""),
         checks=tuple(data.get("checks", ())),
+        example_lines=examples_at,
         source=path,
         line=line,
     )

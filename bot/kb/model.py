@@ -42,6 +42,7 @@ class Entry:
     examples: tuple[str, ...] = ()
     template: str = ""
     checks: tuple[dict, ...] = ()
+    example_lines: tuple[int, ...] = field(default=(), compare=False)
     source: Path | None = field(default=None, compare=False)
     line: int = field(default=1, compare=False)
 

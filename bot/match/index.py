@@ -8,6 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.codes import CODE_PATTERN, leading_code
 from bot.kb import KnowledgeBase
@@ -20,21 +21,32 @@ please your you we our i my me not no can can't cannot could couldn't doesn't is
 has have had will would should must may been any all each if then than so but into out up
 """.split())
 
-TYPO_SIMILARITY = 84  # rapidfuzz ratio above which an unknown word is read as a KB word
+TYPO_DISTANCE = 1  # edits (2 for words of 8+ letters) within which an unknown word is read as a KB word
 
-_WORD = re.compile(r"[a-z][a-z0-9_]+|\d+")
 _TOKEN = re.compile(r"[a-z0-9_]+|#")
 _ERROR_HEADER = re.compile(r"^(?:[\w ]{0,20}?\b)?(?:export|sync)?\s*error\s*:\s*|^:\s*", re.IGNORECASE)
 
 
+def stem(word: str) -> str:
+    """A light plural fold, so 'permissions' meets 'permission' and 'locations' meets 'location'."""
+    if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def is_term(word: str) -> bool:
+    return len(word) > 1 and word not in STOPWORDS and not word[0].isdigit() and word != "#"
+
+
 def words(masked: str) -> list[str]:
-    return [w for w in _WORD.findall(masked) if w not in STOPWORDS]
+    """The retrieval terms of a masked text."""
+    return [w for w in tokens(masked)[0] if is_term(w)]
 
 
 def tokens(masked: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
-    """Every word of a masked text (stopwords and '#' included) with its character span."""
+    """Every word of a masked text (stopwords and '#' included, plurals folded) with its character span."""
     found = list(_TOKEN.finditer(masked))
-    return tuple(m.group() for m in found), tuple(m.span() for m in found)
+    return tuple(stem(m.group()) for m in found), tuple(m.span() for m in found)
 
 
 def strip_codes(text: str) -> str:
@@ -65,16 +77,17 @@ class SearchIndex:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.codes: dict[str, str] = {}
         self.docs: list[Doc] = []
+        self.answer_terms: dict[tuple[str, int], frozenset[str]] = {}
         for entry in kb:
             code = leading_code(entry.message) or (entry.id if CODE_PATTERN.fullmatch(entry.id) else "")
             if code:
                 self.codes[code] = entry.id
             for message in entry.messages:
                 self._add(Doc(entry.id, error_text(message), frozenset(), "message"))
-            if entry.is_faq:
-                for i, qa in enumerate(entry.faq):
-                    for question in (qa.q, *qa.also):
-                        self._add(Doc(entry.id, mask(clean(question)), frozenset(), "question", i))
+            for i, qa in enumerate(entry.faq):
+                for question in (qa.q, *qa.also):
+                    self._add(Doc(entry.id, mask(clean(question)), frozenset(), "question", i))
+                self.answer_terms[(entry.id, i)] = frozenset(words(mask(clean(qa.a))))
         self._build_postings()
 
     def _add(self, doc: Doc) -> None:
@@ -103,19 +116,21 @@ class SearchIndex:
             return word
         known = self._corrections.get(word)
         if known is None:
-            best, best_score = word, 0.0
-            for length in (len(word) - 1, len(word), len(word) + 1):
-                found = process.extractOne(word, self._by_length.get(length, ()), scorer=fuzz.ratio,
-                                           score_cutoff=max(TYPO_SIMILARITY, best_score))
-                if found and found[1] > best_score:
-                    best, best_score = found[0], found[1]
+            limit = TYPO_DISTANCE + (len(word) >= 8)
+            # nearest first; among equals the more common word (lower IDF)
+            near = [(distance, -fuzz.ratio(word, found), self.idf[found], found)
+                    for length in range(len(word) - limit, len(word) + limit + 1)
+                    for found, distance, _ in process.extract(
+                        word, self._by_length.get(length, ()), scorer=OSA.distance, score_cutoff=limit, limit=None)]
+            best = min(near)[3] if near else word
             if len(self._corrections) > 50_000:
                 self._corrections.clear()
             known = self._corrections[word] = best
         return known
 
     def term_weight(self, term: str) -> float:
-        return self.idf.get(term, 0.0)
+        """IDF of a content word; 0 for stopwords, masks and words the KB does not use."""
+        return self.idf.get(term, 0.0) if term not in STOPWORDS else 0.0
 
     def candidates(self, terms: set[str], kind: str, limit: int) -> list[tuple[int, float]]:
         """Docs of `kind` sharing the most weighted terms with `terms`: (doc index, share of the doc's weight)."""

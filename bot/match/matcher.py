@@ -12,32 +12,15 @@ from rapidfuzz.distance import LCSseq
 
 from bot.codes import CodeMention, find_codes
 from bot.kb import KnowledgeBase
-from bot.match.index import STOPWORDS, SearchIndex, strip_codes, tokens, words
-from bot.match.normalize import clean, mask
+from bot.match.hit import Hit
+from bot.match.index import SearchIndex, strip_codes, tokens, words
+from bot.match.questions import QuestionMatcher
+from bot.match.normalize import MASK, clean, mask
 
 MAX_INPUT_CHARS = 200_000   # codes are looked for this far into a paste
 MAX_FUZZY_CHARS = 6_000     # wording is compared this far into each part of a paste
 MAX_ANSWERS = 5
 CANDIDATES = 10
-
-SYSTEM_WORDS = {
-    "Sage Intacct": {"intacct", "sage"},
-    "NetSuite": {"netsuite", "ns"},
-    "QuickBooks Online": {"quickbooks", "qbo", "qb", "intuit"},
-    "QuickBooks Desktop": {"quickbooks", "qbd", "qb", "desktop"},
-    "Xero": {"xero"},
-    "Certinia": {"certinia", "financialforce", "psa"},
-    "Accelo": {"accelo"},
-}
-
-
-@dataclass(frozen=True)
-class Hit:
-    entry_id: str
-    score: float          # 0-100
-    how: str              # "code", "message" or "question"
-    faq_index: int = -1   # the FAQ item a question hit matched
-
 
 @dataclass
 class MatchResult:
@@ -55,21 +38,21 @@ class MatchResult:
 
 
 @dataclass(frozen=True)
-class Gate:
+class Gate:  # noqa: D101
     """Thresholds that decide between answering, suggesting and staying silent."""
 
     mismatch_cost: float = 0.5   # share of a mismatched word's weight taken off the key
     min_recall: float = 0.5      # answer: the paste holds at least half of the wording's weight ...
-    min_key: float = 12.0        # ... and enough weight in absolute terms (3-4 distinctive words)
+    min_key: float = 11.0        # ... and enough weight in absolute terms (3-4 distinctive words)
     whole_recall: float = 0.85   # or: nearly all of a short or generic wording ...
     whole_ratio: float = 90.0    # ... almost letter for letter
+    part_recall: float = 0.35    # or: a good part of a long wording ...
+    part_key: float = 20.0       # ... with plenty of distinctive words
     min_ratio: float = 75.0      # the matched stretches must read alike
-    margin: float = 3.0          # lead in key over the next entry needed to answer ...
+    margin: float = 2.5          # lead in key over the next entry needed to answer ...
     relative_margin: float = 0.2  # ... or this share of the best key, when smaller
     suggest_recall: float = 0.35
     suggest_key: float = 8.0
-    question_answer: float = 0.72
-    question_suggest: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -84,33 +67,29 @@ class Scored:
     def passes(self, gate: "Gate") -> bool:
         if self.ratio < gate.min_ratio:
             return False
-        return (self.recall >= gate.min_recall and self.key >= gate.min_key) or (
-            self.recall >= gate.whole_recall and self.ratio >= gate.whole_ratio)
+        return ((self.recall >= gate.min_recall and self.key >= gate.min_key)
+                or (self.recall >= gate.whole_recall and self.ratio >= gate.whole_ratio)
+                or (self.recall >= gate.part_recall and self.key >= gate.part_key))
 
     def close(self, gate: "Gate") -> bool:
         return self.recall >= gate.suggest_recall and self.key >= gate.suggest_key and self.ratio >= 60
 
 
-MAX_GAP = 4  # words of other text allowed inside one occurrence of a wording
+MAX_GAP = 4      # words of other text allowed inside one occurrence of a wording
+EDGE_WORDS = 2   # words either side of a matched stretch checked for substitutions
 
 
-def densest_region(doc_words, q_words):
-    """The doc and paste word ranges of the largest cluster of in-order shared words, or None."""
+def densest_region(doc_words, q_words) -> list:
+    """The largest cluster of in-order shared words (rapidfuzz matching blocks), or []."""
     blocks = [b for b in LCSseq.editops(doc_words, q_words).as_matching_blocks() if b.size]
-    if not blocks:
-        return None
-    best, best_size = None, 0
-    start = 0
+    best, best_size, start = [], 0, 0
     for i in range(len(blocks) + 1):
         if i == len(blocks) or (i > start and blocks[i].b - (blocks[i - 1].b + blocks[i - 1].size) > MAX_GAP):
             size = sum(b.size for b in blocks[start:i])
             if size > best_size:
                 best, best_size = blocks[start:i], size
             start = i
-    first, last = best[0], best[-1]
-    matched_d = {b.a + k for b in best for k in range(b.size)}
-    matched_q = {b.b + k for b in best for k in range(b.size)}
-    return (first.a, last.a + last.size), (first.b, last.b + last.size), matched_d, matched_q
+    return best
 
 
 class Matcher:
@@ -118,6 +97,7 @@ class Matcher:
         self.kb = kb
         self.index = SearchIndex(kb)
         self.gate = gate or Gate()
+        self.questions = QuestionMatcher(kb, self.index, self.gate)
 
     # -- public --
 
@@ -145,7 +125,8 @@ class Matcher:
             if len(answered) >= MAX_ANSWERS:
                 break
         if not answered and not mentions:
-            for hit, sure in self._match_question(cleaned[:MAX_FUZZY_CHARS]):
+            ranked = self.questions.rank(cleaned[:MAX_FUZZY_CHARS])
+            for hit, sure in self.questions.decide(ranked):
                 (answered if sure else suggested).setdefault(hit.entry_id, hit)
         result.answers = list(answered.values())[:MAX_ANSWERS]
         result.suggestions = [h for h in suggested.values() if h.entry_id not in answered][:3]
@@ -205,16 +186,27 @@ class Matcher:
         record or setting as the paste wins over one that only shares the generic part.
         """
         doc = self.index.docs[doc_index]
-        region = densest_region(doc.words, q_words)
-        if region is None:
+        blocks = densest_region(doc.words, q_words)
+        if not blocks:
             return None
-        (ds, de), (qs, qe), matched_d, matched_q = region
+        ds, qs = blocks[0].a, blocks[0].b
+        de, qe = blocks[-1].a + blocks[-1].size, blocks[-1].b + blocks[-1].size
         weight = self.index.term_weight
-        gained = sum(weight(doc.words[i]) for i in matched_d if doc.words[i] not in STOPWORDS)
-        missed = sum(weight(doc.words[i]) for i in range(ds, de)
-                     if i not in matched_d and doc.words[i] not in STOPWORDS)
-        missed += sum(weight(q_words[j]) for j in range(qs, qe)
-                      if j not in matched_q and q_words[j] not in STOPWORDS)
+
+        def mismatch(d_words, q_side) -> float:
+            cost = sum(weight(w) for w in d_words)
+            # a [placeholder] stands for whatever the paste has there
+            return cost if MASK in d_words else cost + sum(weight(w) for w in q_side)
+
+        gained = sum(weight(w) for b in blocks for w in doc.words[b.a: b.a + b.size])
+        missed = sum(mismatch(doc.words[x.a + x.size: y.a], q_words[x.b + x.size: y.b])
+                     for x, y in zip(blocks, blocks[1:], strict=False))
+        # Words just outside the stretch that differ on both sides are substitutions too
+        # ("…before exporting to QuickBooks *Online*" against "…QuickBooks *Desktop*").
+        after = min(EDGE_WORDS, len(doc.words) - de, len(q_words) - qe)
+        before = min(EDGE_WORDS, ds, qs)
+        missed += mismatch(doc.words[de: de + after], q_words[qe: qe + after])
+        missed += mismatch(doc.words[ds - before: ds], q_words[qs - before: qs])
         key = gained - self.gate.mismatch_cost * missed
         recall = gained / max(self.index.doc_weight[doc_index], 1e-9)
         d_text = doc.text[doc.spans[ds][0]: doc.spans[de - 1][1]]
@@ -239,42 +231,3 @@ class Matcher:
                 if s.close(g):
                     yield Hit(s.entry_id, round(min(s.recall, 1.0) * s.ratio, 1), "message"), False
             return
-
-    # -- FAQ questions --
-
-    def _match_question(self, cleaned: str):
-        masked = mask(cleaned)
-        terms = set(words(masked))
-        if not terms:
-            return
-        scored: dict[str, tuple[float, int]] = {}
-        for i, _share in self.index.candidates(terms, "question", CANDIDATES * 2):
-            doc = self.index.docs[i]
-            entry = self.kb.get(doc.entry_id)
-            if not terms & SYSTEM_WORDS.get(entry.system, set()):
-                continue
-            score = self._question_similarity(doc, terms, masked)
-            if score > scored.get(doc.entry_id, (0.0, -1))[0]:
-                scored[doc.entry_id] = (score, doc.faq_index)
-        ranked = sorted(scored.items(), key=lambda kv: kv[1][0], reverse=True)
-        if not ranked or ranked[0][1][0] < self.gate.question_suggest:
-            return
-        (best_id, (best, faq_index)), rest = ranked[0], ranked[1:]
-        runner_up = rest[0][1][0] if rest else 0.0
-        if best >= self.gate.question_answer and best - runner_up >= 0.05:
-            yield Hit(best_id, round(best * 100, 1), "question", faq_index), True
-            return
-        for entry_id, (score, idx) in ranked[:3]:
-            if score >= self.gate.question_suggest:
-                yield Hit(entry_id, round(score * 100, 1), "question", idx), False
-
-    def _question_similarity(self, doc, terms: set[str], masked: str) -> float:
-        """Weighted overlap of content words (both ways), nudged by plain string similarity."""
-        w = self.index.term_weight
-        shared = sum(w(t) for t in doc.terms & terms)
-        recall = shared / max(sum(w(t) for t in doc.terms), 1e-9)
-        precision = shared / max(sum(w(t) for t in terms if t in self.index.idf), 1e-9)
-        if not shared:
-            return 0.0
-        f1 = 2 * recall * precision / (recall + precision)
-        return 0.8 * f1 + 0.2 * fuzz.token_sort_ratio(doc.text, masked) / 100

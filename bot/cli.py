@@ -1,0 +1,172 @@
+"""`python -m bot …`: the command line. Every command drives the same pipeline as Slack."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.kb import load_knowledge_base
+from bot.pipeline import Fixit, default_kb_dir
+
+MAX_STDIN_BYTES = 5_000_000
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except CliError as exc:
+        print(f"fixit: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Fixit: answers accounting-export errors.")
+    sub = parser.add_subparsers(title="commands")
+
+    def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--kb", type=Path, default=None, help="knowledge base folder (default: %(default)s → "
+                       "$FIXIT_KB_DIR or ./knowledge)")
+        p.set_defaults(handler=handler)
+        return p
+
+    p = command("ask", cmd_ask, "answer one paste, as it would be posted")
+    p.add_argument("text", nargs="*", help="the paste (read from stdin when omitted or '-')")
+    p.add_argument("--blocks", action="store_true", help="print the Block Kit JSON instead of text")
+
+    p = command("match", cmd_match, "match pastes and print which entries would answer")
+    p.add_argument("--jsonl", action="store_true", required=True,
+                   help='read lines {"text": …} on stdin, write one JSON result line per input')
+
+    p = command("eval", cmd_eval, "score the matcher on a labelled JSONL file")
+    p.add_argument("file", type=Path)
+    p.add_argument("--show", type=int, default=20, help="how many failures to list (default 20)")
+    p.add_argument("--min-pastes", type=float, default=0.0, help="exit 1 below this paste accuracy (0-1)")
+    p.add_argument("--min-silence", type=float, default=0.0, help="exit 1 below this chatter silence (0-1)")
+
+    p = command("console", cmd_console, "offline console on the knowledge base")
+    p = command("run", cmd_run, "Slack (Socket Mode) when tokens are configured, else the offline console")
+
+    kb = sub.add_parser("kb", help="knowledge-base tools").add_subparsers(title="kb commands")
+    p = kb.add_parser("check", help="validate the KB, its examples and the chatter baseline")
+    p.add_argument("--kb", type=Path, default=None)
+    p.add_argument("--chatter", type=Path, default=None, help="chatter baseline (default: KB/chatter.txt)")
+    p.set_defaults(handler=cmd_kb_check)
+    p = kb.add_parser("stats", help="entries per system and kind, gaps, closest pairs")
+    p.add_argument("--kb", type=Path, default=None)
+    p.set_defaults(handler=cmd_kb_stats)
+    return parser
+
+
+def load(args, strict: bool = False):
+    directory = args.kb or default_kb_dir()
+    kb = load_knowledge_base(directory)
+    if not strict:
+        for problem in kb.problems:
+            print(f"warning: {problem}", file=sys.stderr)
+    if not kb.entries and not strict:
+        raise CliError(f"no knowledge-base entries could be loaded from {directory}")
+    return kb
+
+
+def read_stdin() -> str:
+    data = sys.stdin.buffer.read(MAX_STDIN_BYTES)
+    return data.decode("utf-8", errors="replace")
+
+
+def cmd_ask(args) -> int:
+    text = " ".join(args.text) if args.text and args.text != ["-"] else read_stdin()
+    fixit = Fixit(load(args))
+    reply = fixit.reply(text)
+    if reply.cards:
+        rendered = reply.cards
+    elif reply.suggestions:
+        rendered = [reply.suggestions]
+    else:
+        rendered = [fixit.no_match(reply.match)]
+    if args.blocks:
+        blocks = [block for card in rendered for block in card.blocks]
+        print(json.dumps({"blocks": blocks, "text": rendered[0].fallback}, ensure_ascii=False, indent=2))
+    else:
+        print("\n\n".join(card.text for card in rendered))
+    return 0
+
+
+def cmd_match(args) -> int:
+    fixit = Fixit(load(args))
+    out = sys.stdout
+    for n, line in enumerate(sys.stdin.buffer, 1):
+        try:
+            row = json.loads(line.decode("utf-8", errors="replace"))
+            text = row["text"] if isinstance(row, dict) else None
+            if not isinstance(text, str):
+                raise ValueError('needs a "text" string')
+        except (ValueError, KeyError) as exc:
+            if not line.strip():
+                continue
+            out.write(json.dumps({"answers": [], "suggestions": [], "error": f"line {n}: {exc}"}) + "\n")
+            continue
+        result = fixit.matcher.match(text)
+        out.write(json.dumps({
+            "answers": result.answer_ids,
+            "suggestions": result.suggestion_ids,
+            "scores": {h.entry_id: h.score for h in result.answers + result.suggestions},
+            **({"unknown_codes": result.unknown_codes} if result.unknown_codes else {}),
+        }) + "\n")
+        out.flush()
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from bot.evaluate import evaluate, format_eval
+
+    if not args.file.is_file():
+        raise CliError(f"{args.file}: no such file")
+    fixit = Fixit(load(args))
+    report = evaluate(fixit.matcher, args.file)
+    print(format_eval(report, args.show))
+    if report.pastes.rate < args.min_pastes or report.chatter.rate < args.min_silence:
+        return 1
+    return 0
+
+
+def cmd_kb_check(args) -> int:
+    from bot.kb.check import check_knowledge_base, format_report
+
+    kb = load_knowledge_base(args.kb or default_kb_dir())
+    report = check_knowledge_base(kb, args.chatter)
+    print(format_report(report, kb))
+    return 0 if report.ok else 1
+
+
+def cmd_kb_stats(args) -> int:
+    from bot.kb.stats import format_stats
+
+    kb = load(args)
+    print(format_stats(kb))
+    return 0
+
+
+def cmd_console(args) -> int:
+    from bot.console import run_console
+
+    return run_console(Fixit(load(args)))
+
+
+def cmd_run(args) -> int:
+    return cmd_console(args)

@@ -1,0 +1,84 @@
+"""`kb check`: the KB is valid, every example answers its own entry, no chatter line answers anything."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.kb import KnowledgeBase
+from bot.match import Matcher
+from bot.render import Renderer
+
+CHATTER_FILE = "chatter.txt"
+MIN_CHATTER_LINES = 150
+
+
+@dataclass
+class CheckReport:
+    problems: list[str] = field(default_factory=list)       # load, template and baseline problems
+    example_failures: list[str] = field(default_factory=list)
+    chatter_failures: list[str] = field(default_factory=list)
+    collisions: Counter = field(default_factory=Counter)     # (expected, got) -> count
+    examples: int = 0
+    chatter_lines: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.problems or self.example_failures or self.chatter_failures)
+
+
+def read_chatter(path: Path) -> list[tuple[int, str]]:
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
+
+
+def check_knowledge_base(kb: KnowledgeBase, chatter: Path | None = None) -> CheckReport:
+    report = CheckReport(problems=[str(p) for p in kb.problems])
+    if not kb.entries:
+        report.problems.append(f"{kb.directory}: no entries loaded")
+        return report
+    renderer = Renderer()
+    for entry in kb:
+        reason = renderer.check_template(entry)
+        if reason:
+            report.problems.append(f"{entry.source}:{entry.line}: {reason}")
+    matcher = Matcher(kb)
+    for entry in kb:
+        for i, example in enumerate(entry.examples):
+            report.examples += 1
+            got = matcher.match(example).answer_ids
+            if got != [entry.id]:
+                line = entry.example_lines[i] if i < len(entry.example_lines) else entry.line
+                shown = " ".join(example.split())[:90]
+                report.example_failures.append(
+                    f"{entry.source}:{line}: example {i + 1} of {entry.id} answered {got or 'nothing'}: {shown!r}")
+                for other in got or ["(silent)"]:
+                    if other != entry.id:
+                        report.collisions[(entry.id, other)] += 1
+    chatter = chatter or kb.directory / CHATTER_FILE
+    if not chatter.is_file():
+        report.problems.append(f"{chatter}: chatter baseline not found")
+        return report
+    lines = read_chatter(chatter)
+    report.chatter_lines = len(lines)
+    if len(lines) < MIN_CHATTER_LINES:
+        report.problems.append(f"{chatter}: only {len(lines)} lines, at least {MIN_CHATTER_LINES} needed")
+    for n, line in lines:
+        got = matcher.match(line).answer_ids
+        if got:
+            report.chatter_failures.append(f"{chatter}:{n}: chatter answered {got}: {line.strip()[:90]!r}")
+    return report
+
+
+def format_report(report: CheckReport, kb: KnowledgeBase) -> str:
+    out = [*report.problems, *report.example_failures, *report.chatter_failures]
+    if report.collisions:
+        out.append("collisions (expected -> answered instead: count):")
+        out += [f"  {a} -> {b}: {n}" for (a, b), n in report.collisions.most_common()]
+    passed = report.examples - len(report.example_failures)
+    quiet = report.chatter_lines - len(report.chatter_failures)
+    out.append(
+        f"{'OK' if report.ok else 'FAILED'}: {len(kb)} entries, {len(report.problems)} problems, "
+        f"examples {passed}/{report.examples} answered exactly, chatter {quiet}/{report.chatter_lines} silent")
+    return "\n".join(out)

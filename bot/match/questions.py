@@ -1,0 +1,130 @@
+"""Matches questions ("how do I update my Sage Intacct credentials?") to FAQ items.
+
+A question only reaches the FAQ of a system it names; within it, content words are compared weighted
+by rarity, the system's own names left out (they would make every question about it look alike).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+
+from bot.kb import KnowledgeBase
+from bot.match.hit import Hit
+from bot.match.index import Doc, SearchIndex, stem, words
+from bot.match.normalize import mask
+
+SYSTEM_NAMES = {
+    "Sage Intacct": {"intacct", "sage", "si"},
+    "NetSuite": {"netsuite", "ns"},
+    "QuickBooks Online": {"qbo"},
+    "QuickBooks Desktop": {"qbd"},
+    "Xero": {"xero"},
+    "Certinia": {"certinia", "financialforce", "psa"},
+    "Accelo": {"accelo"},
+}
+QUICKBOOKS = {"quickbooks", "quickbook", "qb", "intuit"}
+ALL_SYSTEM_WORDS = frozenset(stem(w) for names in SYSTEM_NAMES.values() for w in names) | QUICKBOOKS | {
+    "online", "desktop"}
+
+
+_ASKING = re.compile(
+    r"\?|^\s*(?:how|why|what|where|when|which|who|can|could|does|do|is|are|will|should|would|any ?one|"
+    r"is there|help)\b|\b(?:not working|stopped|won'?t|isn'?t|doesn'?t|can'?t|cannot|couldn'?t|never|"
+    r"keeps? (?:failing|failing|saying|disconnecting)|fail(?:s|ed|ing)?|broken|stuck|wrong|error|"
+    r"how (?:do|can|to)|need help|any idea)\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_help(text: str) -> bool:
+    """A question, or a statement of trouble ("our sync stopped"), not a remark."""
+    return bool(_ASKING.search(text))
+
+
+def systems_named(terms: set[str]) -> set[str]:
+    named = {system for system, names in SYSTEM_NAMES.items() if terms & names}
+    if terms & QUICKBOOKS:
+        if "online" in terms:
+            named.add("QuickBooks Online")
+        if "desktop" in terms:
+            named.add("QuickBooks Desktop")
+        if "online" not in terms and "desktop" not in terms:
+            named |= {"QuickBooks Online", "QuickBooks Desktop"}
+    return named
+
+
+@dataclass(frozen=True)
+class QuestionGate:
+    answer: float = 0.5
+    suggest: float = 0.4
+    margin: float = 0.06
+
+
+class QuestionMatcher:
+    def __init__(self, kb: KnowledgeBase, index: SearchIndex, gate: QuestionGate | None = None) -> None:
+        self.kb = kb
+        self.index = index
+        self.gate = gate if isinstance(gate, QuestionGate) else QuestionGate()
+
+    def rank(self, text: str, entry_ids: set[str] | None = None) -> list[tuple[float, Doc]]:
+        """FAQ questions closest to `text`, best first, one per entry.
+
+        Without `entry_ids`: the FAQ entries of the systems the text names. With them: those entries'
+        questions (a thread's follow-up), whatever system the text names.
+        """
+        if entry_ids is None and not asks_for_help(text):
+            return []
+        masked = mask(text)
+        terms = {self.index.correct(w) for w in words(masked)}
+        content = terms - ALL_SYSTEM_WORDS
+        if not content:
+            return []
+        systems = systems_named(terms) if entry_ids is None else None
+        if systems is not None and not systems:
+            return []
+        best: dict[str, tuple[float, Doc]] = {}
+        for i, _share in self.index.candidates(content, "question", 60):
+            doc = self.index.docs[i]
+            entry = self.kb.get(doc.entry_id)
+            if entry_ids is not None:
+                if doc.entry_id not in entry_ids:
+                    continue
+            elif not entry.is_faq or entry.system not in systems:
+                continue
+            score = self.similarity(doc, content, masked)
+            if score > best.get(doc.entry_id, (0.0, None))[0]:
+                best[doc.entry_id] = (score, doc)
+        return sorted(best.values(), key=lambda sd: sd[0], reverse=True)
+
+    def similarity(self, doc: Doc, content: set[str], masked: str) -> float:
+        """Weighted overlap of content words with the question (both ways, F1), plus how much of the
+        asker's wording the question and its answer together account for, nudged by word order."""
+        weight = self.index.term_weight
+        doc_terms = doc.terms - ALL_SYSTEM_WORDS
+        asked = sum(weight(t) for t in content)
+        shared = sum(weight(t) for t in doc_terms & content)
+        if not shared or not asked:
+            return 0.0
+        recall = shared / sum(weight(t) for t in doc_terms)
+        precision = shared / asked
+        f1 = 2 * recall * precision / (recall + precision)
+        with_answer = doc_terms | self.index.answer_terms.get((doc.entry_id, doc.faq_index), frozenset())
+        covered = sum(weight(t) for t in with_answer & content) / asked
+        return 0.55 * f1 + 0.3 * covered + 0.15 * fuzz.token_sort_ratio(doc.text, masked) / 100
+
+    def decide(self, ranked: list[tuple[float, Doc]]):
+        """(hit, sure) pairs: one sure answer, or up to three suggestions, or nothing."""
+        g = self.gate
+        if not ranked or ranked[0][0] < g.suggest:
+            return
+        best, doc = ranked[0]
+        runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+        if best >= g.answer and best - runner_up >= g.margin:
+            yield Hit(doc.entry_id, round(best * 100, 1), "question", doc.faq_index), True
+            return
+        for score, other in ranked[:3]:
+            if score >= g.suggest:
+                yield Hit(other.entry_id, round(score * 100, 1), "question", other.faq_index), False

@@ -1,0 +1,66 @@
+"""One paste in, the cards to post out: the path shared by the CLI, the console and Slack."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.kb import KnowledgeBase, load_knowledge_base
+from bot.match import Matcher, MatchResult
+from bot.render import Rendered, Renderer
+from bot.render.slack_text import escape
+
+DEFAULT_KB = Path(__file__).resolve().parent.parent / "knowledge"
+USAGE_HINT = "Paste the whole error message (with its code, e.g. `INT771`), or look it up with `/fixit CODE`."
+
+
+def default_kb_dir() -> Path:
+    configured = os.environ.get("FIXIT_KB_DIR")
+    if configured:
+        return Path(configured)
+    return DEFAULT_KB if DEFAULT_KB.is_dir() else Path.cwd() / "knowledge"
+
+
+@dataclass
+class Reply:
+    """What Fixit says about one paste."""
+
+    match: MatchResult
+    cards: list[Rendered] = field(default_factory=list)          # one per answered entry
+    suggestions: Rendered | None = None                            # "did you mean" when only close
+
+    @property
+    def answered(self) -> bool:
+        return bool(self.cards)
+
+
+class Fixit:
+    def __init__(self, kb: KnowledgeBase, renderer: Renderer | None = None) -> None:
+        self.kb = kb
+        self.matcher = Matcher(kb)
+        self.renderer = renderer or Renderer()
+
+    @classmethod
+    def from_directory(cls, directory: str | Path | None = None) -> Fixit:
+        return cls(load_knowledge_base(directory or default_kb_dir()))
+
+    def reply(self, text: str) -> Reply:
+        result = self.matcher.match(text)
+        cards = [self.renderer.card(self.kb.get(h.entry_id), h.faq_index) for h in result.answers]
+        reply = Reply(result, cards)
+        if not cards and result.suggestions:
+            reply.suggestions = self.suggestions_card(result)
+        return reply
+
+    def suggestions_card(self, result: MatchResult) -> Rendered:
+        entries = [self.kb.get(h.entry_id) for h in result.suggestions]
+        lines = [f"• *{escape(e.id)}*: {escape(e.title)}" for e in entries]
+        return self.renderer.message("Did you mean…", lines)
+
+    def no_match(self, result: MatchResult | None = None) -> Rendered:
+        lines = ["I couldn't match that to an error I know.", USAGE_HINT]
+        if result and result.unknown_codes:
+            codes = ", ".join(result.unknown_codes)
+            lines.insert(0, f"`{codes}` is not a code in my knowledge base.")
+        return self.renderer.message("No match", lines)

@@ -1,0 +1,149 @@
+"""Turns a matched entry into Slack Block Kit blocks and a text form, through Jinja templates.
+
+Templates live in `bot/render/templates/`; an entry may name its own with `template:`. They run in
+Jinja's sandbox, and every value they print is escaped for Slack mrkdwn unless it was built by a
+helper that escapes it itself (`link_to`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyntaxError
+from jinja2.sandbox import SandboxedEnvironment
+
+from bot.kb import QA, Entry
+from bot.render.slack_text import escape, plain
+
+TEMPLATES = Path(__file__).parent / "templates"
+SECTION_BREAK = re.compile(r"^---[ \t]*$", re.MULTILINE)
+MAX_BLOCKS = 50
+MAX_SECTION_CHARS = 3000
+MAX_HEADER_CHARS = 150
+_LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
+
+
+class RenderError(Exception):
+    """A template could not be loaded or run; the message names the template and line."""
+
+
+class SlackSafe(str):
+    """Text already in Slack mrkdwn form; templates print it as is."""
+
+
+@dataclass
+class Rendered:
+    blocks: list[dict]
+    mrkdwn: str                 # the whole card in Slack mrkdwn (escaped)
+    fallback: str               # short notification text
+    sections: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The card as a person reads it in Slack, as plain text (what the CLI prints)."""
+        return _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", self.mrkdwn).replace(
+            "&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def link_to(url: str, title: str) -> SlackSafe:
+    url = str(url).replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+    return SlackSafe(f"<{url}|{escape(title).replace('|', '/')}>")
+
+
+def _finalize(value: object) -> str:
+    if isinstance(value, SlackSafe):
+        return value
+    return escape(value)
+
+
+class Renderer:
+    def __init__(self, template_dir: Path = TEMPLATES) -> None:
+        self.env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(template_dir)),
+            finalize=_finalize,
+            undefined=StrictUndefined,
+            keep_trailing_newline=False,
+            autoescape=False,
+        )
+        self.env.globals["link_to"] = link_to
+
+    def template_name(self, entry: Entry) -> str:
+        return entry.template or ("faq.j2" if entry.is_faq else "card.j2")
+
+    def check_template(self, entry: Entry) -> str | None:
+        """None when the entry's template loads and renders, else a one-line reason."""
+        try:
+            self.card(entry)
+        except RenderError as exc:
+            return str(exc)
+        return None
+
+    def card(self, entry: Entry, faq_index: int = -1, workspace: list[str] | None = None) -> Rendered:
+        name = self.template_name(entry)
+        question: QA | None = entry.faq[faq_index] if 0 <= faq_index < len(entry.faq) else None
+        try:
+            template = self.env.get_template(name)
+            output = template.render(entry=entry, question=question, workspace=workspace or [])
+        except TemplateSyntaxError as exc:
+            raise RenderError(f"template {exc.filename or name}:{exc.lineno}: {exc.message}") from None
+        except TemplateError as exc:
+            line = _template_line(exc, name)
+            raise RenderError(f"template {TEMPLATES / name}{line}: {exc}") from None
+        sections = [s.strip("\n") for s in SECTION_BREAK.split(output)]
+        sections = [s for s in sections if s.strip()]
+        title = plain(sections[0]) if sections else entry.title
+        return build(title, sections[1:], fallback=f"{entry.title}: {plain(escape(entry.summary))}")
+
+    def message(self, title: str, lines: list[str]) -> Rendered:
+        """A small card with a title and mrkdwn lines (no-match, usage, suggestions)."""
+        return build(title, ["\n".join(lines)], fallback=title)
+
+
+def build(title: str, sections: list[str], fallback: str) -> Rendered:
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": _clip(title, MAX_HEADER_CHARS),
+                                                     "emoji": True}}]
+    for section in sections:
+        for chunk in split_text(section, MAX_SECTION_CHARS):
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": chunk}})
+    if len(blocks) > MAX_BLOCKS:
+        blocks = blocks[: MAX_BLOCKS - 1] + [{"type": "context", "elements": [
+            {"type": "mrkdwn", "text": "Card shortened; the full article has the rest."}]}]
+    mrkdwn = "\n\n".join([f"*{escape(title)}*", *sections])
+    return Rendered(blocks, mrkdwn, _clip(plain(fallback), 300), sections)
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Pieces of at most `limit` characters, cut at line breaks where possible."""
+    pieces, current = [], ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                pieces.append(current)
+                current = ""
+            pieces.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            pieces.append(current)
+            current = line
+        else:
+            current = candidate
+    if current.strip():
+        pieces.append(current)
+    return pieces
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _template_line(exc: Exception, name: str) -> str:
+    tb = exc.__traceback__
+    line = None
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename.endswith(name):
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return f":{line}" if line else ""

@@ -1,0 +1,28 @@
+"""Making text safe for Slack mrkdwn, and plain for notifications."""
+
+from __future__ import annotations
+
+import re
+
+_SPECIAL = re.compile(r"<!(?:channel|here|everyone)[^>]*>|@(?:channel|here|everyone)\b", re.IGNORECASE)
+
+
+def escape(value: object) -> str:
+    """Escape `&`, `<`, `>` (Slack's control characters) and defuse broadcast words."""
+    text = "" if value is None else str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return defuse_broadcasts(text)
+
+
+def defuse_broadcasts(text: str) -> str:
+    """`@channel`, `@here`, `@everyone` written out lose their power (a zero-width joiner after '@')."""
+    return _SPECIAL.sub(lambda m: m.group(0).replace("@", "@\u200d").replace("<!", "&lt;!"), text)
+
+
+_MRKDWN = re.compile(r"[*_~`]")
+
+
+def plain(text: str) -> str:
+    """mrkdwn to plain text: markup characters and entities removed."""
+    text = _MRKDWN.sub("", text)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
