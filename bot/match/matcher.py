@@ -5,6 +5,7 @@ Knows nothing of Slack beyond its markup; returns which entries to answer and wh
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -48,6 +49,10 @@ class Gate:  # noqa: D101
     whole_ratio: float = 90.0    # ... almost letter for letter
     part_recall: float = 0.35    # or: a good part of a long wording ...
     part_key: float = 20.0       # ... with plenty of distinctive words
+    cut_cover: float = 0.8       # or: a paste that is nothing but the start of a wording (cut off) ...
+    cut_recall: float = 0.3
+    cut_ratio: float = 93.0
+    cut_key: float = 4.0
     min_ratio: float = 75.0      # the matched stretches must read alike
     margin: float = 2.5          # lead in key over the next entry needed to answer ...
     relative_margin: float = 0.2  # ... or this share of the best key, when smaller
@@ -63,18 +68,30 @@ class Scored:
     ratio: float     # character similarity of the two matched stretches (0-100)
     start: int       # where in the paste
     end: int
+    q_cover: float = 0.0  # share of the paste's words that belong to the match
 
     def passes(self, gate: "Gate") -> bool:
         if self.ratio < gate.min_ratio:
             return False
         return ((self.recall >= gate.min_recall and self.key >= gate.min_key)
                 or (self.recall >= gate.whole_recall and self.ratio >= gate.whole_ratio)
-                or (self.recall >= gate.part_recall and self.key >= gate.part_key))
+                or (self.recall >= gate.part_recall and self.key >= gate.part_key)
+                or (self.q_cover >= gate.cut_cover and self.recall >= gate.cut_recall
+                    and self.ratio >= gate.cut_ratio and self.key >= gate.cut_key))
 
     def close(self, gate: "Gate") -> bool:
         return self.recall >= gate.suggest_recall and self.key >= gate.suggest_key and self.ratio >= 60
 
 
+_QUOTED = re.compile(r'"([^"\n]{12,400})"|(?<!\w)\'([^\'\n]{12,400}?)\'(?!\w)')
+
+
+def quoted(text: str) -> list[str]:
+    """Stretches of a paste the writer put in quotes: usually the part of the error they are asking about."""
+    return [a or b for a, b in _QUOTED.findall(text)]
+
+
+_LEADING_HEADER = re.compile(r"^\W*(?:(?:export|sync|login|connection)\s+)?error\s*:\s*")
 MAX_GAP = 4      # words of other text allowed inside one occurrence of a wording
 EDGE_WORDS = 2   # words either side of a matched stretch checked for substitutions
 
@@ -114,17 +131,22 @@ class Matcher:
                 result.unknown_codes.append(unknown)
             if code_entry:
                 answered.setdefault(code_entry, Hit(code_entry, 100.0, "code"))
-            masked = mask(strip_codes(part[:MAX_FUZZY_CHARS]))
+            masked = _LEADING_HEADER.sub("", mask(strip_codes(part[:MAX_FUZZY_CHARS])), count=1)
             if code_entry:
                 masked = self._consume(masked, code_entry)
-            for hit, sure in self._match_wording(masked):
+            hits = list(self._match_wording(masked))
+            if not any(sure for _, sure in hits):
+                # "why does netsuite say 'the vendor doesn't have access to the transaction currency'?"
+                for quote in quoted(part[:MAX_FUZZY_CHARS]):
+                    hits += [(h, s) for h, s in self._match_wording(mask(quote)) if s]
+            for hit, sure in hits:
                 if sure and not unknown:
                     answered.setdefault(hit.entry_id, hit)
                 else:
                     suggested.setdefault(hit.entry_id, hit)
             if len(answered) >= MAX_ANSWERS:
                 break
-        if not answered and not mentions:
+        if not answered and not suggested and not mentions:
             ranked = self.questions.rank(cleaned[:MAX_FUZZY_CHARS])
             for hit, sure in self.questions.decide(ranked):
                 (answered if sure else suggested).setdefault(hit.entry_id, hit)
@@ -199,6 +221,12 @@ class Matcher:
             return cost if MASK in d_words else cost + sum(weight(w) for w in q_side)
 
         gained = sum(weight(w) for b in blocks for w in doc.words[b.a: b.a + b.size])
+        matched_q = sum(b.size for b in blocks)
+        if qe == len(q_words) - 1 and de < len(doc.words) and len(q_words[qe]) >= 2 \
+                and doc.words[de].startswith(q_words[qe]) and masked.rstrip().endswith(q_words[qe]):
+            # the paste was cut off in the middle of the next word ("…to reso")
+            gained += weight(doc.words[de]) * len(q_words[qe]) / len(doc.words[de])
+            de, qe, matched_q = de + 1, qe + 1, matched_q + 1
         missed = sum(mismatch(doc.words[x.a + x.size: y.a], q_words[x.b + x.size: y.b])
                      for x, y in zip(blocks, blocks[1:], strict=False))
         # Words just outside the stretch that differ on both sides are substitutions too
@@ -212,7 +240,8 @@ class Matcher:
         d_text = doc.text[doc.spans[ds][0]: doc.spans[de - 1][1]]
         q_start, q_end = q_spans[qs][0], q_spans[qe - 1][1]
         ratio = fuzz.ratio(d_text, masked[q_start:q_end])
-        return Scored(doc.entry_id, key, recall, ratio, q_start, q_end)
+        q_cover = matched_q / max(sum(w != MASK for w in q_words), 1)
+        return Scored(doc.entry_id, key, recall, ratio, q_start, q_end, q_cover)
 
     def _match_wording(self, masked: str):
         """Greedy: take the best-supported entry, blank its wording, look again (several errors per paste)."""
