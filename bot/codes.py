@@ -47,7 +47,7 @@ def find_codes(text: str) -> list[CodeMention]:
         if len(digits) > FAMILIES[prefix.upper()]:
             continue
         if (not prefix.isupper() and (" " in sep or "\t" in sep) and prefix.upper() in _WORD_PREFIXES
-                and not _near_error_words(text, m.start()) and not _code_alone(text)):
+                and not _near_error_words(text, m.start()) and not _code_alone(text, m)):
             continue
         if "." in sep and not prefix.isupper():
             continue
@@ -60,8 +60,9 @@ def find_codes(text: str) -> list[CodeMention]:
 _WORD_PREFIXES = {"DESK", "INT", "XERO"}
 
 
-def _code_alone(text: str) -> bool:
-    return len(text.split()) <= 3
+def _code_alone(text: str, m: re.Match) -> bool:
+    """Nothing but the code (and punctuation) was written: "int 771 ??"."""
+    return not re.search(r"[A-Za-z]{2,}", text[: m.start()] + text[m.end():])
 
 
 _ERROR_WORDS = re.compile(r"\b(error|err|code|export|sync|fail|failed|failing)\b", re.IGNORECASE)

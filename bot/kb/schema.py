@@ -82,7 +82,9 @@ class EntryValidator:
             seen.setdefault(value, line_of(item))
         return values  # type: ignore[return-value]
 
-    def mapping(self, node: Node, what: str, fields: dict[str, Callable], required: set[str]) -> dict | None:
+    def mapping(self, node: Node, what: str, fields: dict[str, Callable], required: set[str],
+                partial: bool = False) -> dict | None:
+        """The mapping's valid fields (all of them, or None, unless `partial`)."""
         if not isinstance(node, MappingNode):
             self.fail(node, f"{what} must be a mapping with keys {', '.join(sorted(fields))}")
             return None
@@ -102,11 +104,13 @@ class EntryValidator:
             value = fields[key](value_node, f"{what}.{key}" if what != "entry" else key)
             if value is None:
                 ok = False
+                continue
             out[key] = value
-        for key in sorted(required - out.keys()):
+        present = {k.value for k, _ in node.value if isinstance(k, ScalarNode)}
+        for key in sorted(required - present):
             self.fail(node, f"missing required key {key!r} in {what}")
             ok = False
-        return out if ok else None
+        return out if ok or partial else None
 
     # -- the entry's own shape --
 
@@ -163,24 +167,28 @@ class EntryValidator:
             "template": self.text,
             "checks": self.list_of(self.check),
         }
-        data = self.mapping(root, "entry", fields, {"id", "title", "system", "kind", "summary", "examples"})
+        before = len(self.issues)
+        data = self.mapping(root, "entry", fields, {"id", "title", "system", "kind", "summary", "examples"},
+                            partial=True)
         if data is None:
             return None
-        return data if self.entry_rules(root, data) else None
+        self.entry_rules(root, data)
+        return data if len(self.issues) == before else None
 
     def entry_rules(self, root: MappingNode, data: dict) -> bool:
         before = len(self.issues)
         nodes = {k.value: v for k, v in root.value}
-        if not ID_PATTERN.match(data["id"]):
+        if "id" in data and not ID_PATTERN.match(data["id"]):
             self.fail(nodes["id"], f"id {data['id']!r} must be upper case letters, digits and dashes")
-        if data["kind"] not in KINDS:
+        if "kind" in data and data["kind"] not in KINDS:
             self.fail(nodes["kind"], f"kind {data['kind']!r} must be one of {', '.join(KINDS)}")
-        if data["kind"] == "faq":
-            if not data.get("faq"):
+        kind = data.get("kind")
+        if kind == "faq":
+            if "faq" not in nodes:
                 self.fail(root, "a faq entry needs a non-empty 'faq' list")
-        else:
+        elif kind in KINDS:
             for key in ("message", "causes", "fixes"):
-                if key not in data:
+                if key not in nodes:
                     self.fail(root, f"missing required key {key!r} (required for kind {data['kind']!r})")
         for key in ("message", "variants"):
             if key not in data:
@@ -189,6 +197,6 @@ class EntryValidator:
                 if text.count("[") != text.count("]"):
                     self.fail(nodes[key], f"{key} has unbalanced [placeholder] brackets")
         code = leading_code(data.get("message", ""))
-        if code and code != data["id"]:
+        if code and "id" in data and code != data["id"]:
             self.fail(nodes["id"], f"id {data['id']!r} differs from the code {code!r} the message starts with")
         return len(self.issues) == before

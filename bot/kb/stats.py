@@ -14,14 +14,14 @@ def closest_pairs(kb: KnowledgeBase, top: int = 5) -> list[tuple[float, str, str
     texts = [(e.id, error_text(m)) for e in kb for m in e.messages]
     if len(texts) < 2:
         return []
-    matrix = process.cdist([t for _, t in texts], [t for _, t in texts], scorer=fuzz.ratio, workers=1)
-    pairs = {}
-    for i, (a, _) in enumerate(texts):
-        for j in range(i + 1, len(texts)):
+    choices = [t for _, t in texts]
+    pairs: dict[tuple[str, str], float] = {}
+    for i, (a, text) in enumerate(texts):
+        for _, score, j in process.extract(text, choices, scorer=fuzz.ratio, limit=8):
             b = texts[j][0]
             if a != b:
                 key = tuple(sorted((a, b)))
-                pairs[key] = max(pairs.get(key, 0.0), float(matrix[i][j]))
+                pairs[key] = max(pairs.get(key, 0.0), float(score))
     ranked = sorted(((score, a, b) for (a, b), score in pairs.items()), reverse=True)
     return ranked[:top]
 

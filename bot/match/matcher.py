@@ -54,6 +54,10 @@ class Gate:  # noqa: D101
     cut_ratio: float = 93.0
     cut_key: float = 4.0
     min_ratio: float = 75.0      # the matched stretches must read alike
+    min_purity: float = 0.65     # the match is most of its sentences, not a phrase inside a remark ...
+    whole_cover: float = 0.95    # ... unless every word of the wording is there,
+    strong_recall: float = 0.8   # ... or most of a long, distinctive wording
+    strong_key: float = 25.0
     margin: float = 2.5          # lead in key over the next entry needed to answer ...
     relative_margin: float = 0.2  # ... or this share of the best key, when smaller
     suggest_recall: float = 0.35
@@ -69,9 +73,16 @@ class Scored:
     start: int       # where in the paste
     end: int
     q_cover: float = 0.0  # share of the paste's words that belong to the match
+    purity: float = 1.0   # share of the words of the paste's sentences holding the match that belong to it
+    d_cover: float = 0.0  # share of the wording's words (all of them) found in the paste
+    d_terms: int = 0      # content words of the wording found in the paste
 
     def passes(self, gate: "Gate") -> bool:
         if self.ratio < gate.min_ratio:
+            return False
+        whole = self.d_cover >= gate.whole_cover and self.ratio >= gate.whole_ratio and self.d_terms >= 4
+        strong = self.recall >= gate.strong_recall and self.key >= gate.strong_key
+        if self.purity < gate.min_purity and not (whole or strong):
             return False
         return ((self.recall >= gate.min_recall and self.key >= gate.min_key)
                 or (self.recall >= gate.whole_recall and self.ratio >= gate.whole_ratio)
@@ -109,6 +120,33 @@ def densest_region(doc_words, q_words) -> list:
     return best
 
 
+_SENTENCE_END = re.compile(r"[.!?;:]|\s-\s")
+
+
+# Words after which people quote what a system said: "netsuite says Unable to query…"
+REPORTING_WORDS = frozenset("""
+say says saying said get gets getting got see seeing seen shows showing showed show read reads reading
+returns returned returning throws throwing threw complains complaining
+""".split())
+
+
+def sentence_ids(masked: str, spans) -> list[int]:
+    """For each word of a masked paste, the number of the sentence (or line, or quote) it is in."""
+    ids, current, previous_end, previous_word = [], 0, 0, ""
+    for start, end in spans:
+        if _SENTENCE_END.search(masked, previous_end, start) or previous_word in REPORTING_WORDS:
+            current += 1
+        ids.append(current)
+        previous_end, previous_word = end, masked[start:end]
+    return ids
+
+
+def purity(explained: set[int], start: int, end: int, sentences: list[int]) -> float:
+    touched = set(sentences[start:end])
+    words = [i for i, s in enumerate(sentences) if s in touched]
+    return sum(i in explained for i in words) / max(len(words), 1)
+
+
 class Matcher:
     def __init__(self, kb: KnowledgeBase, gate: Gate | None = None) -> None:
         self.kb = kb
@@ -131,7 +169,8 @@ class Matcher:
                 result.unknown_codes.append(unknown)
             if code_entry:
                 answered.setdefault(code_entry, Hit(code_entry, 100.0, "code"))
-            masked = _LEADING_HEADER.sub("", mask(strip_codes(part[:MAX_FUZZY_CHARS])), count=1)
+            lines = strip_codes(part[:MAX_FUZZY_CHARS]).replace("\n", " ;\n")
+            masked = _LEADING_HEADER.sub("", mask(lines), count=1)
             if code_entry:
                 masked = self._consume(masked, code_entry)
             hits = list(self._match_wording(masked))
@@ -173,10 +212,11 @@ class Matcher:
         """Blank out the wording of `entry_id` that follows its code, so it is not matched again."""
         q_words, q_spans = tokens(masked)
         q_words = tuple(self.index.correct(w) for w in q_words)
+        sentences = sentence_ids(masked, q_spans)
         best = None
         for i, doc in enumerate(self.index.docs):
             if doc.entry_id == entry_id and doc.kind == "message":
-                scored = self._align(i, masked, q_words, q_spans)
+                scored = self._align(i, masked, q_words, q_spans, sentences)
                 if scored and (best is None or scored.key > best.key):
                     best = scored
         if best is None or not best.close(self.gate):
@@ -191,15 +231,16 @@ class Matcher:
         terms = {w for w in q_words if w in self.index.idf}
         if not terms:
             return []
+        sentences = sentence_ids(masked, q_spans)
         out: dict[str, Scored] = {}
         for i, _share in self.index.candidates(terms, "message", CANDIDATES):
             doc = self.index.docs[i]
-            scored = self._align(i, masked, q_words, q_spans)
+            scored = self._align(i, masked, q_words, q_spans, sentences)
             if scored and (doc.entry_id not in out or scored.key > out[doc.entry_id].key):
                 out[doc.entry_id] = scored
         return sorted(out.values(), key=lambda s: s.key, reverse=True)
 
-    def _align(self, doc_index: int, masked: str, q_words, q_spans) -> Scored | None:
+    def _align(self, doc_index: int, masked: str, q_words, q_spans, sentences) -> Scored | None:
         """How much of this wording the paste holds, and where (in full, truncated, or inside other text).
 
         Words shared in order (LCS, after typo correction) locate the stretch of the paste holding the
@@ -227,8 +268,12 @@ class Matcher:
             # the paste was cut off in the middle of the next word ("…to reso")
             gained += weight(doc.words[de]) * len(q_words[qe]) / len(doc.words[de])
             de, qe, matched_q = de + 1, qe + 1, matched_q + 1
-        missed = sum(mismatch(doc.words[x.a + x.size: y.a], q_words[x.b + x.size: y.b])
-                     for x, y in zip(blocks, blocks[1:], strict=False))
+        gaps = list(zip(blocks, blocks[1:], strict=False))
+        missed = sum(mismatch(doc.words[x.a + x.size: y.a], q_words[x.b + x.size: y.b]) for x, y in gaps)
+        explained = {b.b + k for b in blocks for k in range(b.size)} | {qe - 1}
+        for x, y in gaps:
+            if MASK in doc.words[x.a + x.size: y.a]:
+                explained.update(range(x.b + x.size, y.b))
         # Words just outside the stretch that differ on both sides are substitutions too
         # ("…before exporting to QuickBooks *Online*" against "…QuickBooks *Desktop*").
         after = min(EDGE_WORDS, len(doc.words) - de, len(q_words) - qe)
@@ -241,7 +286,10 @@ class Matcher:
         q_start, q_end = q_spans[qs][0], q_spans[qe - 1][1]
         ratio = fuzz.ratio(d_text, masked[q_start:q_end])
         q_cover = matched_q / max(sum(w != MASK for w in q_words), 1)
-        return Scored(doc.entry_id, key, recall, ratio, q_start, q_end, q_cover)
+        shared = [w for b in blocks for w in doc.words[b.a: b.a + b.size] if w != MASK]
+        d_cover = len(shared) / max(sum(w != MASK for w in doc.words), 1)
+        return Scored(doc.entry_id, key, recall, ratio, q_start, q_end, q_cover,
+                      purity(explained, qs, qe, sentences), d_cover, sum(weight(w) > 0 for w in shared))
 
     def _match_wording(self, masked: str):
         """Greedy: take the best-supported entry, blank its wording, look again (several errors per paste)."""

@@ -60,6 +60,7 @@ def _finalize(value: object) -> str:
 
 class Renderer:
     def __init__(self, template_dir: Path = TEMPLATES) -> None:
+        self.template_dir = Path(template_dir)
         self.env = SandboxedEnvironment(
             loader=FileSystemLoader(str(template_dir)),
             finalize=_finalize,
@@ -90,7 +91,7 @@ class Renderer:
             raise RenderError(f"template {exc.filename or name}:{exc.lineno}: {exc.message}") from None
         except TemplateError as exc:
             line = _template_line(exc, name)
-            raise RenderError(f"template {TEMPLATES / name}{line}: {exc}") from None
+            raise RenderError(f"template {self.template_dir / name}{line}: {exc}") from None
         sections = [s.strip("\n") for s in SECTION_BREAK.split(output)]
         sections = [s for s in sections if s.strip()]
         title = plain(sections[0]) if sections else entry.title

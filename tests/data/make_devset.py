@@ -4,7 +4,8 @@
 
 Each error entry's message is filled in (dates, accounts, emails, names) and pasted the ways people
 paste: code only, message only, Slack-formatted, with typos, truncated, lower case, inside a forwarded
-email, two errors at once. Deterministic (fixed seed), so the file only changes when the KB does.
+email, two errors at once. The hand-written chatter of dev_chatter.txt follows, labelled silent.
+Deterministic (fixed seed), so the file only changes when the KB does.
 """
 
 from __future__ import annotations
@@ -160,6 +161,10 @@ def main() -> None:
     for entry in errors:
         for row in pastes(entry, rng, errors):
             print(json.dumps(row, ensure_ascii=False))
+    chatter = Path(__file__).resolve().parent / "dev_chatter.txt"
+    for line in chatter.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            print(json.dumps({"text": line, "expect": [], "kind": "chatter"}, ensure_ascii=False))
 
 
 if __name__ == "__main__":

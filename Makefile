@@ -1,0 +1,36 @@
+# The two commands: `make run` and `make test`. Both install what they need into .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test kb-check eval bench lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	@$(BIN)/python -m bot run
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+kb-check: $(STAMP)
+	$(BIN)/python -m bot kb check
+
+eval: $(STAMP)
+	$(BIN)/python -m bot eval tests/data/devset_generated.jsonl
+	$(BIN)/python -m bot eval tests/data/dev_pastes_handwritten.jsonl
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_match.py
+
+lint: $(STAMP)
+	$(BIN)/python -m ruff check bot tests bench
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.kb import load_knowledge_base
+from bot.match import Matcher
+from bot.pipeline import Fixit
+
+ROOT = Path(__file__).resolve().parent.parent
+KB_DIR = ROOT / "knowledge"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def kb():
+    return load_knowledge_base(KB_DIR)
+
+
+@pytest.fixture(scope="session")
+def matcher(kb):
+    return Matcher(kb)
+
+
+@pytest.fixture(scope="session")
+def fixit(kb):
+    return Fixit(kb)
+
+
+def run_cli(*args: str, stdin: str | bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`python -m bot ARGS` as a user runs it (a real process, real files)."""
+    data = stdin.encode() if isinstance(stdin, str) else stdin
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, input=data,
+                          capture_output=True, timeout=timeout)
+
+
+def write_entry(directory: Path, name: str, text: str) -> Path:
+    path = directory / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD_ENTRY = """\
+id: {id}
+title: {id} Export Error
+system: Sage Intacct
+kind: export
+message: "{id} Export Error: {message}"
+summary: Something the test needs.
+causes:
+  - A cause.
+fixes:
+  - title: Do the thing
+    steps:
+      - Step one.
+      - Step two.
+faq:
+  - q: Is this a test?
+    a: Yes.
+examples:
+  - {id}
+  - "{message}"
+  - "> *{id} Export Error*: {message}"
+"""
+
+
+@pytest.fixture
+def good_entry():
+    def make(entry_id: str = "INT990", message: str = "The flux capacitor is misaligned in Sage Intacct."):
+        return GOOD_ENTRY.format(id=entry_id, message=message)
+    return make

@@ -1,0 +1,57 @@
+"""How codes are written, and how Slack markup is taken apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.codes import find_codes, leading_code
+from bot.match.normalize import clean, normalize
+
+
+@pytest.mark.parametrize("text, code", [
+    ("INT771", "INT771"), ("INT 771", "INT771"), ("int-771", "INT771"), ("INT771:", "INT771"),
+    ("error int 771 again", "INT771"), ("ns0012", "NS0012"), ("NS 12 error", "NS0012"), ("XERO-11", "XERO11"),
+    ("desk08", "DESK08"), ("CER_091", "CER091"), ("(ONL888)", "ONL888"), ("getting INT#771", "INT771"),
+])
+def test_code_spellings(text, code):
+    assert [m.code for m in find_codes(text)] == [code]
+
+
+@pytest.mark.parametrize("text", [
+    "my desk 15 is by the window", "we have xero 12 month contract", "int 100 points", "INT77100",
+    "version 2.0 of the ns1.2 doc", "wintest771", "ns0012345",
+])
+def test_words_that_only_look_like_codes(text):
+    assert find_codes(text) == []
+
+
+def test_leading_code_of_kb_messages():
+    assert leading_code("INT771 Export Error: Export not completed.") == "INT771"
+    assert leading_code("CER091: Invalid field name.") == "CER091"
+    assert leading_code("Export not completed.") == ""
+
+
+def test_slack_markup_is_removed():
+    paste = ("&gt; *INT771 Export Error*: Export not completed. <@U02ABCD> see "
+             "<https://example.com/r/1|the report> in <#C123|finance> :sob: ~old~ _now_ `code` <!channel>")
+    text = clean(paste)
+    assert text.startswith("INT771 Export Error: Export not completed.")
+    for gone in ("<@", "&gt;", ":sob:", "*", "~", "<!channel>", "https://"):
+        assert gone not in text
+    assert "the report" in text and "#finance" in text and "xml_gateway" in clean("xml_gateway")
+
+
+def test_code_fences_and_quotes_on_every_line():
+    assert clean("```\nline one\n```") .split() == ["line", "one"]
+    assert clean("> a\n> b\n>c").split() == ["a", "b", "c"]
+
+
+def test_varying_parts_are_masked_on_both_sides():
+    kb_side = normalize("Date associated with export must be on or after [MM/dd/yyyy].")
+    for date in ("03/01/2026", "2026-03-01", "March 1, 2026", "1 Mar 2026"):
+        assert normalize(f"Date associated with export must be on or after {date}.") == kb_side
+    assert normalize("Vendor VEN-004512 owes $1,234.56 to jane.doe@acme.com") == "vendor # owes # to #"
+
+
+def test_typography_is_unified():
+    assert normalize("doesn\u2019t \u201cquoted\u201d \u2014 x\u00a0y") == "doesnt quoted - x y"

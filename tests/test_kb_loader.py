@@ -1,0 +1,121 @@
+"""The loader validates every file and reports every problem with its file and line."""
+
+from __future__ import annotations
+
+from conftest import KB_DIR, write_entry
+
+from bot.kb import load_knowledge_base
+
+
+def problems_of(directory):
+    return [str(p) for p in load_knowledge_base(directory).problems]
+
+
+def test_bundled_knowledge_base_loads_cleanly(kb):
+    assert kb.problems == []
+    assert len(kb) > 200
+    assert kb.get("INT771").system == "Sage Intacct"
+    assert kb.get("int771") is kb.get("INT771")
+
+
+def test_every_code_in_the_help_centre_index_has_an_entry(kb):
+    index = (KB_DIR.parent.parent / "shared" / "reference" / "help-articles" / "INDEX.tsv")
+    if not index.exists():  # the reference lives beside the repo; CI copies it there too
+        import pytest
+        pytest.skip("shared/reference not present")
+    codes = {line.split("\t")[0] for line in index.read_text(encoding="utf-8").splitlines()[1:]}
+    codes.discard("")
+    missing = sorted(c for c in codes if kb.get(c) is None)
+    assert missing == []
+
+
+def test_error_entries_are_keyed_by_their_code(kb):
+    from bot.codes import leading_code
+    for entry in kb:
+        if entry.message and leading_code(entry.message):
+            assert leading_code(entry.message) == entry.id
+
+
+def test_good_entry_loads(tmp_path, good_entry):
+    write_entry(tmp_path, "sage-intacct/INT990.yaml", good_entry())
+    kb = load_knowledge_base(tmp_path)
+    assert kb.problems == []
+    entry = kb.get("INT990")
+    assert entry.fixes[0].steps == ("Step one.", "Step two.")
+    assert entry.example_lines[0] == 18
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path, good_entry):
+    text = good_entry().replace("summary: Something the test needs.", "summary: [unclosed")
+    path = write_entry(tmp_path, "x/INT990.yaml", text)
+    (problem,) = problems_of(tmp_path)
+    assert problem.startswith(f"{path}:")
+    assert "malformed YAML" in problem
+    line = int(problem.split(":")[1])
+    assert 6 <= line <= 8
+
+
+def test_every_problem_in_a_file_is_reported(tmp_path, good_entry):
+    text = good_entry().replace("kind: export", "kind: exprot").replace(
+        "title: INT990 Export Error", "title: 42").replace("causes:\n  - A cause.", "causes: []") + "colour: red\n"
+    path = write_entry(tmp_path, "x/INT990.yaml", text)
+    problems = problems_of(tmp_path)
+    joined = "\n".join(problems)
+    assert f"{path}:2: title must be text, got a number" in joined
+    assert f"{path}:4: kind 'exprot' must be one of" in joined
+    assert f"{path}:7: causes must not be empty" in joined
+    assert "unknown key 'colour'" in joined
+    assert len(problems) >= 4
+
+
+def test_missing_fields_duplicate_keys_and_too_few_examples(tmp_path, good_entry):
+    text = good_entry().replace("summary: Something the test needs.\n", "").replace(
+        "  - INT990\n", "") + "title: Again\n"
+    write_entry(tmp_path, "x/INT990.yaml", text)
+    joined = "\n".join(problems_of(tmp_path))
+    assert "missing required key 'summary'" in joined
+    assert "duplicate key 'title'" in joined
+    assert "examples needs at least 3 items (has 2)" in joined
+
+
+def test_wrong_shapes_in_nested_lists(tmp_path, good_entry):
+    text = good_entry().replace("      - Step one.\n", "      - {nested: mapping}\n").replace(
+        "  - q: Is this a test?\n    a: Yes.\n", "  - q: Is this a test?\n")
+    path = write_entry(tmp_path, "x/INT990.yaml", text)
+    joined = "\n".join(problems_of(tmp_path))
+    assert f"{path}:12: fixes[0].steps[0] must be text, got a mapping" in joined
+    assert "missing required key 'a' in faq[0]" in joined
+
+
+def test_duplicate_ids_across_files_are_reported_and_one_copy_kept(tmp_path, good_entry):
+    first = write_entry(tmp_path, "a/INT990.yaml", good_entry())
+    write_entry(tmp_path, "b/INT990.yaml", good_entry())
+    kb = load_knowledge_base(tmp_path)
+    assert len(kb) == 1
+    (problem,) = [str(p) for p in kb.problems]
+    assert "duplicate id 'INT990'" in problem and str(first) in problem
+
+
+def test_invalid_utf8_is_reported_with_its_line_and_the_rest_still_loads(tmp_path, good_entry):
+    bad = tmp_path / "x" / "INT991.yaml"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(good_entry("INT991").encode().replace(b"A cause.", b"A \xff cause."))
+    write_entry(tmp_path, "x/INT990.yaml", good_entry())
+    kb = load_knowledge_base(tmp_path)
+    assert list(kb.entries) == ["INT990"]
+    (problem,) = [str(p) for p in kb.problems]
+    assert problem.startswith(f"{bad}:8: not valid UTF-8")
+
+
+def test_code_and_file_name_must_agree(tmp_path, good_entry):
+    write_entry(tmp_path, "x/INT990.yaml", good_entry().replace("message: \"INT990", "message: \"INT991"))
+    write_entry(tmp_path, "x/Wrong.yaml", good_entry("INT992"))
+    joined = "\n".join(problems_of(tmp_path))
+    assert "differs from the code 'INT991'" in joined
+    assert "file name should be INT992.yaml" in joined
+
+
+def test_empty_file_and_missing_folder(tmp_path):
+    write_entry(tmp_path, "x/EMPTY.yaml", "")
+    assert "file is empty" in problems_of(tmp_path)[0]
+    assert "not found" in problems_of(tmp_path / "nope")[0]

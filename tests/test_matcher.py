@@ -1,0 +1,109 @@
+"""The real matcher on the real knowledge base."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+INT771_MESSAGE = ("Export not completed. The batches for this reporting period are closed in Sage Intacct. "
+                  "Reopen the period or change the export date in Workspace configurations.")
+
+
+def ids(matcher, text):
+    result = matcher.match(text)
+    return result.answer_ids, result.suggestion_ids
+
+
+@pytest.mark.parametrize("text", [
+    "INT771", "INT 771", "int-771", "INT771:", "> *INT771 Export Error*: blah",
+    "INT771 Export Error: Exprot nto compelted. Teh bathces fro thsi repotring",  # garbled around a known code
+])
+def test_known_code_answers_its_entry(matcher, text):
+    assert ids(matcher, text)[0] == ["INT771"]
+
+
+def test_message_without_code(matcher):
+    assert ids(matcher, INT771_MESSAGE)[0] == ["INT771"]
+    assert ids(matcher, INT771_MESSAGE.lower())[0] == ["INT771"]
+
+
+def test_slack_formatted_paste_with_mentions_and_emoji(matcher):
+    paste = f"<@U024BE7LH> :sob: getting this\n```INT771 Export Error: {INT771_MESSAGE}```\nreport <https://x.io/r|R0012>"
+    assert ids(matcher, paste)[0] == ["INT771"]
+
+
+def test_shared_wording_is_told_apart_by_the_words_that_differ(matcher):
+    int035 = ("Export not completed. Date associated with export must be on or after 04/01/2026. "
+              "Reopen the period or change the export date in workspace configurations.")
+    onl888 = ("Export not completed. Reporting period is closed in QuickBooks Online. Reopen the period or "
+              "change the export date in workspace configurations.")
+    assert ids(matcher, int035)[0] == ["INT035"]
+    assert ids(matcher, onl888)[0] == ["ONL888"]
+    assert ids(matcher, "Associate a customer/project on all billable transactions before exporting to "
+                        "QuickBooks Desktop.")[0] == ["DESK90"]
+    assert ids(matcher, "Associate a customer/project on all billable transactions before exporting to "
+                        "QuickBooks Online.")[0] == ["ONL118"]
+    assert ids(matcher, "Customer not found on workspace. Please sync your QuickBooks Online connection.")[0] == [
+        "ONL297"]
+
+
+def test_ambiguous_wording_only_suggests(matcher):
+    answers, suggestions = ids(matcher, "Account not found. The category or export account may be deleted or "
+                                        "inactive in the")
+    assert answers == []
+    assert {"ONL912", "DESK57"} <= set(suggestions)
+
+
+def test_unknown_code_is_never_attributed_to_another_entry(matcher):
+    for text in ("NS9999", "NS9999 Export Error: Currency does not exist in NetSuite.",
+                 "getting INT999 on every report", "XERO00"):
+        result = matcher.match(text)
+        assert result.answer_ids == [], text
+    assert matcher.match("NS9999").unknown_codes == ["NS9999"]
+
+
+def test_several_errors_in_one_paste_are_all_answered(matcher):
+    paste = ("two things broke today:\n1) INT771 Export Error: " + INT771_MESSAGE +
+             "\n2) Currency does not exist in NetSuite.\nalso XERO68 on the NZ report")
+    assert sorted(ids(matcher, paste)[0]) == ["INT771", "NS0012", "XERO68"]
+
+
+def test_truncated_and_typo_pastes(matcher):
+    assert ids(matcher, "The batches for this reporting period are closed in Sage Int")[0] == ["INT771"]
+    assert ids(matcher, "Employee does not exsit in NetSuite. Please make sure employees subsidary and email")[0] == [
+        "NS0023"]
+
+
+def test_question_quoting_the_error(matcher):
+    text = "anyone know why netsuite says \"the vendor doesn't have access to the transaction currency\"?"
+    assert ids(matcher, text)[0] == ["NS0055"]
+
+
+@pytest.mark.parametrize("text", [
+    "the vendor is on hold until they send a W-9", "March is closed, please don't post anything to it",
+    "can you approve my expense report before Friday", "thanks!", "trying now", "lol", "INT", "",
+    "   \n\t ", "the sync meeting moved to 3pm", "my desk 15 is by the window",
+])
+def test_chatter_stays_silent(matcher, text):
+    assert ids(matcher, text)[0] == []
+
+
+def test_faq_questions_answer_the_faq_entry(matcher):
+    result = matcher.match("how do I update my Sage Intacct credentials?")
+    assert result.answer_ids == ["INTACCT-FAQ"]
+    assert result.answers[0].how == "question"
+
+
+def test_hostile_input_never_crashes(matcher):
+    huge = ("lorem ipsum dolor " * 60_000)[:1_000_000] + " INT771"
+    assert matcher.match(huge) is not None
+    assert matcher.match(os.urandom(50_000).decode("latin-1")).answer_ids == []
+    assert matcher.match("\x00\x01\ufffd" * 1000).answer_ids == []
+    assert matcher.match("<!channel> <!here> INT771")  .answer_ids == ["INT771"]
+    assert ids(matcher, "[" * 5000 + "]" * 5000)[0] == []
+
+
+def test_code_at_the_end_of_a_megabyte_is_still_found(matcher):
+    text = "x " * 90_000 + "NS0012"
+    assert matcher.match(text).answer_ids == ["NS0012"]
