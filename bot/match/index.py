@@ -27,6 +27,9 @@ _TOKEN = re.compile(r"[a-z0-9_]+|#")
 _ERROR_HEADER = re.compile(r"^(?:[\w ]{0,20}?\b)?(?:export|sync)?\s*error\s*:\s*|^:\s*", re.IGNORECASE)
 
 
+_PLAIN = re.compile(r"[^a-z0-9_]+")
+
+
 def stem(word: str) -> str:
     """A light plural fold, so 'permissions' meets 'permission' and 'locations' meets 'location'."""
     if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
@@ -87,13 +90,13 @@ class SearchIndex:
             for i, qa in enumerate(entry.faq):
                 for question in (qa.q, *qa.also):
                     self._add(Doc(entry.id, mask(clean(question)), frozenset(), "question", i))
-                self.answer_terms[(entry.id, i)] = frozenset(words(mask(clean(qa.a))))
+                self.answer_terms[(entry.id, i)] = frozenset(words(_PLAIN.sub(" ", qa.a.lower())))
         self._build_postings()
 
     def _add(self, doc: Doc) -> None:
-        terms = frozenset(words(doc.text))
+        all_words, spans = tokens(doc.text)
+        terms = frozenset(w for w in all_words if is_term(w))
         if terms:
-            all_words, spans = tokens(doc.text)
             self.docs.append(Doc(doc.entry_id, doc.text, terms, doc.kind, doc.faq_index, all_words, spans))
 
     def _build_postings(self) -> None:

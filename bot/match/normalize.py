@@ -33,15 +33,20 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]+")
 def clean(text: str) -> str:
     """Slack markup and typography removed; case and line breaks kept."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1).removeprefix("mailto:"), text)
-    text = _SLACK_REF.sub(_reference_label, text)
-    text = _CODE_FENCE.sub("\n", text)
-    text = _QUOTE_MARK.sub("", text)
-    text = html.unescape(text) if "&" in text else text
-    text = _QUOTE_MARK.sub("", text)
-    text = unicodedata.normalize("NFKC", text).translate(_CHAR_MAP)
-    text = _CONTROL.sub(" ", text)
-    text = _EMOJI.sub(" ", text)
+    if "<" in text:
+        text = _SLACK_LINK.sub(lambda m: m.group(2) or m.group(1).removeprefix("mailto:"), text)
+        text = _SLACK_REF.sub(_reference_label, text)
+    if "```" in text:
+        text = _CODE_FENCE.sub("\n", text)
+    if ">" in text or "&" in text:
+        text = _QUOTE_MARK.sub("", text)
+        text = html.unescape(text) if "&" in text else text
+        text = _QUOTE_MARK.sub("", text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub(" ", text.translate(_CHAR_MAP))
+    if text.count(":") > 1:
+        text = _EMOJI.sub(" ", text)
     return _EMPHASIS.sub("", text)
 
 
@@ -66,6 +71,7 @@ _VARIABLE = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
+_MAY_VARY = re.compile(r"[\d@$€£¥]|http|www\.")  # every _VARIABLE alternative needs one of these
 _QUOTES = re.compile(r"[\"']")
 _NON_TEXT = re.compile(r"[^\w#.,:;?!()/&%+\s-]+")
 _MASK_RUN = re.compile(r"#(?:[\s\-/.,:]*#)+")
@@ -75,11 +81,14 @@ _SPACE_BEFORE_PUNCT = re.compile(r" ([.,:;?!)])")
 
 def mask(text: str) -> str:
     """Lower-cased text with every varying part replaced by '#', quotes dropped, spaces collapsed."""
-    text = _PLACEHOLDER.sub(f" {MASK} ", text.lower())
-    text = _VARIABLE.sub(MASK, text)
-    text = _QUOTES.sub("", text)
-    text = _NON_TEXT.sub(" ", text)
-    text = _MASK_RUN.sub(MASK, text)
+    text = text.lower()
+    if "[" in text:
+        text = _PLACEHOLDER.sub(f" {MASK} ", text)
+    if _MAY_VARY.search(text):
+        text = _VARIABLE.sub(MASK, text)
+    text = _NON_TEXT.sub(" ", _QUOTES.sub("", text))
+    if MASK in text:
+        text = _MASK_RUN.sub(MASK, text)
     return _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", text)).strip()
 
 
