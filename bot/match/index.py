@@ -106,8 +106,15 @@ class SearchIndex:
                 postings[term].append(i)
         n = max(len(self.docs), 1)
         self.idf = {t: math.log(1 + n / len(ids)) for t, ids in postings.items()}
-        self.postings = dict(postings)
+        self.postings = {kind: defaultdict(list) for kind in ("message", "question")}
+        for term, ids in postings.items():
+            for i in ids:
+                self.postings[self.docs[i].kind][term].append(i)
         self.doc_weight = [sum(self.idf[t] for t in doc.terms) for doc in self.docs]
+        self.word_weights = [tuple(self.term_weight(w) for w in doc.words) for doc in self.docs]
+        self.docs_of: dict[tuple[str, str], list[int]] = defaultdict(list)
+        for i, doc in enumerate(self.docs):
+            self.docs_of[(doc.entry_id, doc.kind)].append(i)
         self._by_length: dict[int, list[str]] = defaultdict(list)
         for term in self.idf:
             self._by_length[len(term)].append(term)
@@ -138,13 +145,15 @@ class SearchIndex:
     def candidates(self, terms: set[str], kind: str, limit: int) -> list[tuple[int, float]]:
         """Docs of `kind` sharing the most weighted terms with `terms`: (doc index, share of the doc's weight)."""
         gained: dict[int, float] = defaultdict(float)
+        postings = self.postings[kind]
         for term in terms:
-            ids = self.postings.get(term)
+            ids = postings.get(term)
             if ids is None:
                 continue
             w = self.idf[term]
             for i in ids:
                 gained[i] += w
-        scored = [(i, g / self.doc_weight[i]) for i, g in gained.items() if self.docs[i].kind == kind]
+        weight = self.doc_weight
+        scored = [(i, g / weight[i]) for i, g in gained.items()]
         scored.sort(key=lambda x: x[1], reverse=True)
         return scored[:limit]

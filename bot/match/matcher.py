@@ -214,11 +214,10 @@ class Matcher:
         q_words = tuple(self.index.correct(w) for w in q_words)
         sentences = sentence_ids(masked, q_spans)
         best = None
-        for i, doc in enumerate(self.index.docs):
-            if doc.entry_id == entry_id and doc.kind == "message":
-                scored = self._align(i, masked, q_words, q_spans, sentences)
-                if scored and (best is None or scored.key > best.key):
-                    best = scored
+        for i in self.index.docs_of[(entry_id, "message")]:
+            scored = self._align(i, masked, q_words, q_spans, sentences)
+            if scored and (best is None or scored.key > best.key):
+                best = scored
         if best is None or not best.close(self.gate):
             return masked
         return masked[: best.start] + " " + masked[best.end:]
@@ -255,21 +254,22 @@ class Matcher:
         ds, qs = blocks[0].a, blocks[0].b
         de, qe = blocks[-1].a + blocks[-1].size, blocks[-1].b + blocks[-1].size
         weight = self.index.term_weight
+        d_weights = self.index.word_weights[doc_index]
 
-        def mismatch(d_words, q_side) -> float:
-            cost = sum(weight(w) for w in d_words)
+        def mismatch(d_start: int, d_end: int, q_side) -> float:
+            cost = sum(d_weights[d_start:d_end])
             # a [placeholder] stands for whatever the paste has there
-            return cost if MASK in d_words else cost + sum(weight(w) for w in q_side)
+            return cost if MASK in doc.words[d_start:d_end] else cost + sum(weight(w) for w in q_side)
 
-        gained = sum(weight(w) for b in blocks for w in doc.words[b.a: b.a + b.size])
+        gained = sum(sum(d_weights[b.a: b.a + b.size]) for b in blocks)
         matched_q = sum(b.size for b in blocks)
         if qe == len(q_words) - 1 and de < len(doc.words) and len(q_words[qe]) >= 2 \
                 and doc.words[de].startswith(q_words[qe]) and masked.rstrip().endswith(q_words[qe]):
             # the paste was cut off in the middle of the next word ("…to reso")
-            gained += weight(doc.words[de]) * len(q_words[qe]) / len(doc.words[de])
+            gained += d_weights[de] * len(q_words[qe]) / len(doc.words[de])
             de, qe, matched_q = de + 1, qe + 1, matched_q + 1
         gaps = list(zip(blocks, blocks[1:], strict=False))
-        missed = sum(mismatch(doc.words[x.a + x.size: y.a], q_words[x.b + x.size: y.b]) for x, y in gaps)
+        missed = sum(mismatch(x.a + x.size, y.a, q_words[x.b + x.size: y.b]) for x, y in gaps)
         explained = {b.b + k for b in blocks for k in range(b.size)} | {qe - 1}
         for x, y in gaps:
             if MASK in doc.words[x.a + x.size: y.a]:
@@ -278,18 +278,18 @@ class Matcher:
         # ("…before exporting to QuickBooks *Online*" against "…QuickBooks *Desktop*").
         after = min(EDGE_WORDS, len(doc.words) - de, len(q_words) - qe)
         before = min(EDGE_WORDS, ds, qs)
-        missed += mismatch(doc.words[de: de + after], q_words[qe: qe + after])
-        missed += mismatch(doc.words[ds - before: ds], q_words[qs - before: qs])
+        missed += mismatch(de, de + after, q_words[qe: qe + after])
+        missed += mismatch(ds - before, ds, q_words[qs - before: qs])
         key = gained - self.gate.mismatch_cost * missed
         recall = gained / max(self.index.doc_weight[doc_index], 1e-9)
         d_text = doc.text[doc.spans[ds][0]: doc.spans[de - 1][1]]
         q_start, q_end = q_spans[qs][0], q_spans[qe - 1][1]
         ratio = fuzz.ratio(d_text, masked[q_start:q_end])
         q_cover = matched_q / max(sum(w != MASK for w in q_words), 1)
-        shared = [w for b in blocks for w in doc.words[b.a: b.a + b.size] if w != MASK]
-        d_cover = len(shared) / max(sum(w != MASK for w in doc.words), 1)
+        shared = [k for b in blocks for k in range(b.a, b.a + b.size) if doc.words[k] != MASK]
+        d_cover = len(shared) / max(len(doc.words) - doc.words.count(MASK), 1)
         return Scored(doc.entry_id, key, recall, ratio, q_start, q_end, q_cover,
-                      purity(explained, qs, qe, sentences), d_cover, sum(weight(w) > 0 for w in shared))
+                      purity(explained, qs, qe, sentences), d_cover, sum(d_weights[k] > 0 for k in shared))
 
     def _match_wording(self, masked: str):
         """Greedy: take the best-supported entry, blank its wording, look again (several errors per paste)."""
