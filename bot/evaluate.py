@@ -63,7 +63,8 @@ def evaluate(matcher: Matcher, path: Path) -> EvalReport:
         report.by_kind[kind].right += right
         if not right:
             shown = " ".join(row["text"].split())[:100]
-            report.failures.append(f"{path}:{n}: [{kind}] expected {expect or 'silence'}, got {got or 'silence'}: {shown!r}")
+            report.failures.append(
+                f"{path}:{n}: [{kind}] expected {expect or 'silence'}, got {got or 'silence'}: {shown!r}")
     return report
 
 

@@ -51,7 +51,8 @@ def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
             continue
         if entry.id in kb.entries:
             first = kb.entries[entry.id]
-            kb.problems.append(Problem(path, entry.line, f"duplicate id {entry.id!r} (also in {first.source}:{first.line})"))
+            kb.problems.append(
+                Problem(path, entry.line, f"duplicate id {entry.id!r} (also in {first.source}:{first.line})"))
             continue
         kb.entries[entry.id] = entry
     return kb

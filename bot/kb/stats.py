@@ -16,7 +16,7 @@ def closest_pairs(kb: KnowledgeBase, top: int = 5) -> list[tuple[float, str, str
         return []
     choices = [t for _, t in texts]
     pairs: dict[tuple[str, str], float] = {}
-    for i, (a, text) in enumerate(texts):
+    for a, text in texts:
         for _, score, j in process.extract(text, choices, scorer=fuzz.ratio, limit=8):
             b = texts[j][0]
             if a != b:

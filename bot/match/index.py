@@ -32,6 +32,8 @@ _PLAIN = re.compile(r"[^a-z0-9_]+")
 
 def stem(word: str) -> str:
     """A light plural fold, so 'permissions' meets 'permission' and 'locations' meets 'location'."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
     if len(word) > 4 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
         return word[:-1]
     return word

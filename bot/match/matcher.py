@@ -14,13 +14,14 @@ from rapidfuzz.distance import LCSseq
 from bot.codes import CodeMention, find_codes
 from bot.kb import KnowledgeBase
 from bot.match.hit import Hit
-from bot.match.index import SearchIndex, strip_codes, tokens, words
-from bot.match.questions import QuestionMatcher
+from bot.match.index import SearchIndex, strip_codes, tokens
 from bot.match.normalize import MASK, clean, mask
+from bot.match.questions import QuestionMatcher
 
 MAX_INPUT_CHARS = 200_000   # codes are looked for this far into a paste
 MAX_FUZZY_CHARS = 6_000     # wording is compared this far into each part of a paste
 MAX_ANSWERS = 5
+CLOSE_TO_AN_ERROR = 40  # a paste this close to an error's wording is not taken for an FAQ question
 CANDIDATES = 10
 
 @dataclass
@@ -77,7 +78,7 @@ class Scored:
     d_cover: float = 0.0  # share of the wording's words (all of them) found in the paste
     d_terms: int = 0      # content words of the wording found in the paste
 
-    def passes(self, gate: "Gate") -> bool:
+    def passes(self, gate: Gate) -> bool:
         if self.ratio < gate.min_ratio:
             return False
         whole = self.d_cover >= gate.whole_cover and self.ratio >= gate.whole_ratio and self.d_terms >= 4
@@ -90,7 +91,7 @@ class Scored:
                 or (self.q_cover >= gate.cut_cover and self.recall >= gate.cut_recall
                     and self.ratio >= gate.cut_ratio and self.key >= gate.cut_key))
 
-    def close(self, gate: "Gate") -> bool:
+    def close(self, gate: Gate) -> bool:
         return self.recall >= gate.suggest_recall and self.key >= gate.suggest_key and self.ratio >= 60
 
 
@@ -185,13 +186,19 @@ class Matcher:
                     suggested.setdefault(hit.entry_id, hit)
             if len(answered) >= MAX_ANSWERS:
                 break
-        if not answered and not suggested and not mentions:
+        if not answered and not mentions and not self._close_to_an_error(cleaned, suggested.values()):
             ranked = self.questions.rank(cleaned[:MAX_FUZZY_CHARS])
             for hit, sure in self.questions.decide(ranked):
                 (answered if sure else suggested).setdefault(hit.entry_id, hit)
         result.answers = list(answered.values())[:MAX_ANSWERS]
         result.suggestions = [h for h in suggested.values() if h.entry_id not in answered][:3]
         return result
+
+    def _close_to_an_error(self, cleaned: str, suggestions) -> bool:
+        """The paste reads like (part of) an error of a system it names, rather than a question."""
+        named = self.questions.systems_in(cleaned)
+        return any(h.score >= CLOSE_TO_AN_ERROR and (not named or self.kb.get(h.entry_id).system in named)
+                   for h in suggestions)
 
     # -- splitting a paste around its codes --
 

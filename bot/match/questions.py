@@ -32,9 +32,15 @@ ALL_SYSTEM_WORDS = frozenset(stem(w) for names in SYSTEM_NAMES.values() for w in
 
 _ASKING = re.compile(
     r"\?|^\s*(?:how|why|what|where|when|which|who|can|could|does|do|is|are|will|should|would|any ?one|"
-    r"is there|help)\b|\b(?:not working|stopped|won'?t|isn'?t|doesn'?t|can'?t|cannot|couldn'?t|never|"
-    r"keeps? (?:failing|failing|saying|disconnecting)|fail(?:s|ed|ing)?|broken|stuck|wrong|error|"
-    r"how (?:do|can|to)|need help|any idea)\b",
+    r"is there|help)\b"
+    # a question after a clause: "…a draft report to certinia, why"
+    r"|(?:[,;.:!-]\s*|\b(?:and|so|but)\s+)(?:why|what|how|can|could|do|does|is|are|will|should)\b(?=[^,.;]*$)"
+    r"|\bif (?:i|we) \w+.*\b(?:do|will|would|does) (?:i|we|it)\b"
+    r"|\b(?:not working|stopped|won'?t|isn'?t|doesn'?t|can'?t|cannot|couldn'?t|never|aren'?t|haven'?t|"
+    r"hasn'?t|don'?t|didn'?t|wasn'?t|weren'?t|keeps? (?:failing|saying|disconnecting)|fail(?:s|ed|ing)?|"
+    r"broken|stuck|wrong|errors?|missing|instead of|how (?:do|can|to)|need help|any idea)\b"
+    r"|\bnot (?:showing|importing|updating|exporting|syncing|appearing|matching|match|loading)\b"
+    r"|\b(?:empty|blank) (?:screen|page)\b",
     re.IGNORECASE,
 )
 
@@ -68,6 +74,9 @@ class QuestionMatcher:
         self.kb = kb
         self.index = index
         self.gate = gate if isinstance(gate, QuestionGate) else QuestionGate()
+
+    def systems_in(self, text: str) -> set[str]:
+        return systems_named({self.index.correct(w) for w in words(mask(text))})
 
     def rank(self, text: str, entry_ids: set[str] | None = None) -> list[tuple[float, Doc]]:
         """FAQ questions closest to `text`, best first, one per entry.

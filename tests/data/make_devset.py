@@ -29,7 +29,8 @@ FILLERS = [
     (r"vendor", ["Acme Supplies", "004512", "Globex Corp", "000231"]),
     (r"account", ["6010", "Travel Expenses (6010)", "2100", "4000-Sales", "1450"]),
     (r"card", ["Amex 4412", "9021", "Visa Corporate 7788"]),
-    (r"employee|name|member|user|submitter|approver|manager|person", ["Jane Doe", "Marco Bianchi", "Priya Raman", "tom@acme-corp.com"]),
+    (r"employee|name|member|user|submitter|approver|manager|person",
+     ["Jane Doe", "Marco Bianchi", "Priya Raman", "tom@acme-corp.com"]),
     (r"category|expense type|item", ["Meals & Entertainment", "Travel", "Software Subscriptions", "Mileage"]),
     (r"project|customer", ["Project Apollo", "Initech Rollout", "PRJ-1042", "Wayne Enterprises"]),
     (r"subsidiary|entity", ["UK Ltd", "3", "Parent Company : US", "Acme GmbH"]),
@@ -68,7 +69,8 @@ Fix the issue and export the report again.
 Thanks,
 Concierge"""
 MONTHS = ["March", "Q1", "October", "year-end", "December"]
-CODE_STYLES = ["{p}{n}", "{p} {n}", "{pl}-{n}", "{p}{n}:", "{pl}{n}", "getting {p}{n} again", "{p}{n}??", "error {pl} {n}"]
+CODE_STYLES = ["{p}{n}", "{p} {n}", "{pl}-{n}", "{p}{n}:", "{pl}{n}", "getting {p}{n} again", "{p}{n}??",
+               "error {pl} {n}"]
 
 
 def fill(message: str, rng: random.Random) -> str:
