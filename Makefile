@@ -17,6 +17,7 @@ run: $(STAMP)
 	@$(BIN)/python -m bot run
 
 test: $(STAMP)
+	$(BIN)/python -m ruff check bot tests bench
 	$(BIN)/python -m pytest
 
 kb-check: $(STAMP)

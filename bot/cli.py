@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("console", cmd_console, "offline console on the knowledge base")
     p = command("run", cmd_run, "Slack (Socket Mode) when tokens are configured, else the offline console")
+    p = command("serve", cmd_serve, "serve Slack: Socket Mode (SLACK_APP_TOKEN), or HTTP with --http")
+    p.add_argument("--http", action="store_true", help="serve Bolt's /slack/events over HTTP (ASGI, uvicorn)")
+    p.add_argument("--host", default="0.0.0.0", help="HTTP address (default %(default)s)")
+    p.add_argument("--port", type=int, default=3000, help="HTTP port (default %(default)s)")
 
     kb = sub.add_parser("kb", help="knowledge-base tools").add_subparsers(title="kb commands")
     p = kb.add_parser("check", help="validate the KB, its examples and the chatter baseline")
@@ -168,5 +172,41 @@ def cmd_console(args) -> int:
     return run_console(Fixit(load(args)))
 
 
+def settings_for(args):
+    from bot.settings import Settings
+
+    try:
+        settings = Settings.load()
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if getattr(args, "kb", None):
+        settings.kb_dir = str(args.kb)
+    return settings
+
+
 def cmd_run(args) -> int:
+    settings = settings_for(args)
+    if settings.slack_configured and settings.app_token:
+        return cmd_serve(args)
+    if settings.slack_configured:
+        print("fixit: SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is not; run `python -m bot serve --http` for "
+              "HTTP mode. Opening the offline console.", file=sys.stderr)
     return cmd_console(args)
+
+
+def cmd_serve(args) -> int:
+    import logging
+
+    from bot.slack.app import serve_http, serve_socket_mode
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = settings_for(args)
+    if not settings.bot_token:
+        raise CliError("SLACK_BOT_TOKEN is not set (see .env.example)")
+    if getattr(args, "http", False):
+        serve_http(settings, args.host, args.port)
+    elif settings.app_token:
+        serve_socket_mode(settings)
+    else:
+        raise CliError("SLACK_APP_TOKEN is not set: set it for Socket Mode, or use `serve --http`")
+    return 0

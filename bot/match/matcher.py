@@ -194,6 +194,19 @@ class Matcher:
         result.suggestions = [h for h in suggested.values() if h.entry_id not in answered][:3]
         return result
 
+    def neighbours(self, entry_id: str, limit: int = 3) -> list[str]:
+        """The entries whose wording is closest to this one's (what a "not it" may have meant)."""
+        entry = self.kb.get(entry_id)
+        if entry is None:
+            return []
+        if entry.is_faq:
+            return [e.id for e in self.kb if e.is_faq and e.system == entry.system and e.id != entry_id][:limit]
+        found: list[str] = []
+        for message in entry.messages:
+            masked = _LEADING_HEADER.sub("", mask(strip_codes(clean(message))), count=1)
+            found += [s.entry_id for s in self._score_messages(masked) if s.entry_id != entry_id]
+        return list(dict.fromkeys(found))[:limit]
+
     def _close_to_an_error(self, cleaned: str, suggestions) -> bool:
         """The paste reads like (part of) an error of a system it names, rather than a question."""
         named = self.questions.systems_in(cleaned)

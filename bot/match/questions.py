@@ -78,22 +78,25 @@ class QuestionMatcher:
     def systems_in(self, text: str) -> set[str]:
         return systems_named({self.index.correct(w) for w in words(mask(text))})
 
-    def rank(self, text: str, entry_ids: set[str] | None = None) -> list[tuple[float, Doc]]:
+    def rank(self, text: str, entry_ids: set[str] | None = None,
+             systems: set[str] | None = None) -> list[tuple[float, Doc]]:
         """FAQ questions closest to `text`, best first, one per entry.
 
-        Without `entry_ids`: the FAQ entries of the systems the text names. With them: those entries'
-        questions (a thread's follow-up), whatever system the text names.
+        Without `entry_ids`: the FAQ entries of the systems the text names (or, when it names none, of
+        `systems`, e.g. those of the thread it is asked in). With them: those entries' questions (a
+        thread's follow-up), whatever system the text names. Only requests for help are ranked.
         """
-        if entry_ids is None and not asks_for_help(text):
+        if not asks_for_help(text):
             return []
         masked = mask(text)
         terms = {self.index.correct(w) for w in words(masked)}
         content = terms - ALL_SYSTEM_WORDS
         if not content:
             return []
-        systems = systems_named(terms) if entry_ids is None else None
-        if systems is not None and not systems:
-            return []
+        if entry_ids is None:
+            systems = systems_named(terms) or set(systems or ())
+            if not systems:
+                return []
         best: dict[str, tuple[float, Doc]] = {}
         for i, _share in self.index.candidates(content, "question", 60):
             doc = self.index.docs[i]

@@ -97,6 +97,11 @@ class Renderer:
         title = plain(sections[0]) if sections else entry.title
         return build(title, sections[1:], fallback=f"{entry.title}: {plain(escape(entry.summary))}")
 
+    def faq_answer(self, entry: Entry, index: int) -> Rendered:
+        """One FAQ item of an entry, as a short card (a follow-up question answered in a thread)."""
+        qa = entry.faq[index]
+        return build(entry.title, [f"*{escape(qa.q)}*\n{escape(qa.a)}"], fallback=f"{entry.title}: {qa.q}")
+
     def message(self, title: str, lines: list[str]) -> Rendered:
         """A small card with a title and mrkdwn lines (no-match, usage, suggestions)."""
         return build(title, ["\n".join(lines)], fallback=title)

@@ -1,0 +1,70 @@
+"""Hot reload: the knowledge base is reloaded when its files change (or on demand, e.g. SIGHUP).
+
+A reload that reports problems is refused: the problems are logged with file:line and the previous
+knowledge base keeps serving.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.kb.loader import entry_files, load_knowledge_base
+
+log = logging.getLogger("fixit.kb")
+
+
+def snapshot(directory: Path) -> dict[str, float]:
+    files = entry_files(directory) if directory.is_dir() else []
+    return {str(p): p.stat().st_mtime_ns for p in files}
+
+
+class Reloader:
+    """Holds the current `build(kb)` result and swaps it when the KB folder changes."""
+
+    def __init__(self, directory: Path, build: Callable, interval: float = 2.0) -> None:
+        self.directory = Path(directory)
+        self.build = build
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._seen = snapshot(self.directory)
+        kb = load_knowledge_base(self.directory)
+        for problem in kb.problems:
+            log.warning("knowledge base: %s", problem)
+        self.current = build(kb)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def reload(self) -> bool:
+        """Load the KB again; True if the new one now serves."""
+        with self._lock:
+            self._seen = snapshot(self.directory)
+            kb = load_knowledge_base(self.directory)
+            if kb.problems or not kb.entries:
+                for problem in kb.problems or [f"{self.directory}: no entries"]:
+                    log.error("knowledge base reload refused, previous one keeps serving: %s", problem)
+                return False
+            self.current = self.build(kb)
+            log.info("knowledge base reloaded: %d entries", len(kb))
+            return True
+
+    def check(self) -> bool:
+        """Reload if any file was added, removed or changed since the last look."""
+        if snapshot(self.directory) != self._seen:
+            return self.reload()
+        return False
+
+    def start(self) -> None:
+        def loop() -> None:
+            while not self._stop.wait(self.interval):
+                try:
+                    self.check()
+                except Exception:  # a watcher must never die
+                    log.exception("knowledge base watch failed")
+        self._thread = threading.Thread(target=loop, name="kb-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()

@@ -1,0 +1,103 @@
+"""Settings from the environment, with a `.env` file filling in what the environment leaves unset."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHANNEL_MODES = ("auto", "mention-only", "off")
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines; `#` comments, blank lines and `export ` prefixes allowed; quotes stripped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, value = line.removeprefix("export ").split("=", 1)
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key.strip()] = value
+    return values
+
+
+@dataclass
+class Settings:
+    bot_token: str = ""
+    signing_secret: str = ""
+    app_token: str = ""
+    api_url: str = "https://slack.com/api/"
+    database_url: str = "sqlite:///fixit.db"
+    kb_dir: str = ""
+    slash_command: str = "/fixit"
+    default_mode: str = "auto"
+    channel_modes: dict[str, str] = field(default_factory=dict)
+    unmatched_retention_days: int = 30
+    workspaces_file: str = ""
+
+    @property
+    def slack_configured(self) -> bool:
+        return bool(self.bot_token)
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+        values = {**(read_env_file(env_file) if env_file else {}), **(os.environ if env is None else env)}
+        get = lambda key, default="": (values.get(key) or default).strip()  # noqa: E731
+        settings = cls(
+            bot_token=get("SLACK_BOT_TOKEN"),
+            signing_secret=get("SLACK_SIGNING_SECRET"),
+            app_token=get("SLACK_APP_TOKEN"),
+            api_url=get("SLACK_API_URL", cls.api_url),
+            database_url=get("FIXIT_DATABASE_URL", cls.database_url),
+            kb_dir=get("FIXIT_KB_DIR"),
+            slash_command=get("FIXIT_SLASH_COMMAND", cls.slash_command),
+            default_mode=get("FIXIT_DEFAULT_MODE", "auto"),
+            unmatched_retention_days=int(get("FIXIT_UNMATCHED_RETENTION_DAYS", "30") or 30),
+            workspaces_file=get("FIXIT_WORKSPACES"),
+        )
+        if not settings.slash_command.startswith("/"):
+            settings.slash_command = "/" + settings.slash_command
+        if not settings.api_url.endswith("/"):
+            settings.api_url += "/"
+        settings.channel_modes = parse_channel_modes(get("FIXIT_CHANNEL_MODES"))
+        channels_file = get("FIXIT_CHANNELS_FILE")
+        if channels_file:
+            default, modes = read_channels_file(Path(channels_file))
+            settings.default_mode = default or settings.default_mode
+            settings.channel_modes = {**modes, **settings.channel_modes}
+        if settings.default_mode not in CHANNEL_MODES:
+            raise ValueError(f"FIXIT_DEFAULT_MODE must be one of {', '.join(CHANNEL_MODES)}")
+        return settings
+
+
+def parse_channel_modes(text: str) -> dict[str, str]:
+    """`C0123=mention-only,C0456=off` → {channel: mode}."""
+    modes = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        channel, _, mode = item.partition("=")
+        mode = mode.strip()
+        if mode not in CHANNEL_MODES:
+            raise ValueError(f"FIXIT_CHANNEL_MODES: {item!r}: mode must be one of {', '.join(CHANNEL_MODES)}")
+        modes[channel.strip()] = mode
+    return modes
+
+
+def read_channels_file(path: Path) -> tuple[str, dict[str, str]]:
+    """A YAML file `{default: auto, channels: {C0123: mention-only}}`."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    channels = {str(k): str(v) for k, v in (data.get("channels") or {}).items()}
+    bad = [f"{k}={v}" for k, v in channels.items() if v not in CHANNEL_MODES]
+    default = str(data.get("default") or "")
+    if bad or (default and default not in CHANNEL_MODES):
+        raise ValueError(f"{path}: modes must be one of {', '.join(CHANNEL_MODES)} ({', '.join(bad) or default})")
+    return default, channels

@@ -1,0 +1,1 @@
+"""The Slack app: Bolt listeners over the shared pipeline."""

@@ -1,0 +1,82 @@
+"""Builds the Bolt app and serves it: Socket Mode, or HTTP through an ASGI server (uvicorn)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.kb.watch import Reloader
+from bot.pipeline import Fixit, default_kb_dir
+from bot.settings import Settings
+from bot.slack import listeners
+from bot.slack.service import SlackService
+from bot.store import Store
+
+log = logging.getLogger("fixit.slack")
+
+
+def build_client(settings: Settings) -> WebClient:
+    client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10)
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return client
+
+
+@dataclass
+class Runtime:
+    app: App
+    service: SlackService
+    reloader: Reloader
+    store: Store
+
+
+def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
+    kb_dir = Path(settings.kb_dir) if settings.kb_dir else default_kb_dir()
+    reloader = Reloader(kb_dir, Fixit)
+    store = Store(settings.database_url, settings.unmatched_retention_days)
+    service = SlackService(lambda: reloader.current, store, settings)
+    app = App(token=settings.bot_token, signing_secret=settings.signing_secret or None,
+              client=build_client(settings), process_before_response=False,
+              request_verification_enabled=bool(settings.signing_secret))
+    listeners.register(app, service)
+
+    @app.error
+    def on_error(error, body, logger):
+        logger.error("listener failed (%s) for %s", type(error).__name__, (body or {}).get("type"))
+
+    if watch:
+        reloader.start()
+        try:
+            signal.signal(signal.SIGHUP, lambda *_: reloader.reload())
+        except (ValueError, AttributeError):  # not the main thread, or no SIGHUP on this platform
+            pass
+    return Runtime(app, service, reloader, store)
+
+
+def asgi_app(runtime: Runtime):
+    from slack_bolt.adapter.asgi import SlackRequestHandler
+
+    return SlackRequestHandler(runtime.app, path="/slack/events")
+
+
+def serve_http(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    if not settings.signing_secret:
+        raise SystemExit("fixit: SLACK_SIGNING_SECRET is required for HTTP mode")
+    runtime = build_runtime(settings)
+    log.info("serving /slack/events on http://%s:%d", host, port)
+    uvicorn.run(asgi_app(runtime), host=host, port=port, log_level="info", access_log=False)
+
+
+def serve_socket_mode(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    runtime = build_runtime(settings)
+    log.info("connecting to Slack in Socket Mode")
+    SocketModeHandler(runtime.app, settings.app_token).start()

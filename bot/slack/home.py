@@ -1,0 +1,73 @@
+"""The App Home tab: search and browse the knowledge base, what was answered lately, what was missed."""
+
+from __future__ import annotations
+
+from bot.pipeline import Fixit
+from bot.render.renderer import split_text
+from bot.render.slack_text import escape
+from bot.store import Store
+
+SEARCH = "fixit_home_search"
+SYSTEM = "fixit_home_system"
+SHOW = "fixit_home_show"
+MAX_HOME_BLOCKS = 100
+
+
+def search(fixit: Fixit, query: str, limit: int = 10) -> list[str]:
+    """Entry ids for a query: codes and wording through the matcher, then titles containing the words."""
+    query = query.strip()
+    if not query:
+        return []
+    result = fixit.matcher.match(query)
+    found = result.answer_ids + result.suggestion_ids
+    words = query.casefold().split()
+    found += [e.id for e in fixit.kb if all(w in f"{e.id} {e.title} {e.system}".casefold() for w in words)]
+    return list(dict.fromkeys(found))[:limit]
+
+
+def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", show: str = "") -> dict:
+    systems = sorted({e.system for e in fixit.kb})
+    blocks: list[dict] = [
+        {"type": "header", "text": {"type": "plain_text", "text": "Fixit"}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": (
+            "I explain accounting-export errors. Paste one in a channel I'm in, mention me, use `/fixit`, "
+            "or search here.")}},
+        {"type": "input", "block_id": "fixit_home_search_block", "dispatch_action": True,
+         "label": {"type": "plain_text", "text": "Search by code or words"},
+         "element": {"type": "plain_text_input", "action_id": SEARCH,
+                     **({"initial_value": query[:150]} if query else {}),
+                     "placeholder": {"type": "plain_text", "text": "INT771, or: batches closed"}}},
+        {"type": "actions", "block_id": "fixit_home_browse", "elements": [{
+            "type": "static_select", "action_id": SYSTEM,
+            "placeholder": {"type": "plain_text", "text": "Browse by system"},
+            "options": [{"text": {"type": "plain_text", "text": s}, "value": s} for s in systems]}]},
+    ]
+    entry = fixit.kb.get(show) if show else None
+    if entry:
+        card = fixit.renderer.card(entry)
+        blocks += [{"type": "divider"}, *card.blocks[:40]]
+    elif query:
+        ids = search(fixit, query)
+        blocks.append({"type": "divider"})
+        if not ids:
+            blocks.append(_text(f"Nothing found for “{escape(query[:100])}”."))
+        for entry_id in ids:
+            e = fixit.kb.get(entry_id)
+            blocks.append({**_text(f"*{escape(e.id)}*: {escape(e.title)}\n{escape(e.summary)[:280]}"),
+                           "accessory": {"type": "button", "text": {"type": "plain_text", "text": "Show"},
+                                         "action_id": SHOW, "value": e.id}})
+    elif system:
+        entries = sorted((e for e in fixit.kb if e.system == system), key=lambda e: (e.is_faq, e.id))
+        lines = "\n".join(f"• *{escape(e.id)}*: {escape(e.title)}" for e in entries)
+        blocks += [{"type": "divider"}, _text(f"*{escape(system)}*: {len(entries)} entries")]
+        blocks += [_text(chunk) for chunk in split_text(lines, 2900)]
+    top = store.most_answered(days=7)
+    blocks += [{"type": "divider"}, _text("*Most answered, last 7 days*\n" + (
+        "\n".join(f"{n}× *{escape(i)}*" + (f": {escape(fixit.kb.get(i).title)}" if fixit.kb.get(i) else "")
+                  for i, n in top) or "Nothing yet."))]
+    blocks.append(_text(f"*Pastes that matched nothing, last 7 days:* {store.unmatched_count(days=7)}"))
+    return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
+
+
+def _text(text: str) -> dict:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:3000]}}

@@ -1,0 +1,16 @@
+"""The slash command (`/fixit TEXT`, name configurable): a private answer with a Share button."""
+
+from __future__ import annotations
+
+from bot.slack.cards import Where
+
+
+def register(app, service) -> None:
+    def ack_now(ack):
+        ack()
+
+    def answer(command, respond):
+        where = Where(command.get("channel_id", ""))
+        respond(service.private_answer(command.get("text", ""), where))
+
+    app.command(service.settings.slash_command)(ack=ack_now, lazy=[answer])

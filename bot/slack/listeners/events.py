@@ -1,0 +1,34 @@
+"""Messages in channels (pasted errors, thread follow-ups) and @mentions."""
+
+from __future__ import annotations
+
+IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
+                    "channel_topic", "channel_purpose", "channel_name", "message_replied", "ekm_access_denied"}
+
+
+def is_from_a_person(event: dict, bot_user_id: str) -> bool:
+    if event.get("bot_id") or event.get("bot_profile") or event.get("subtype") in IGNORED_SUBTYPES:
+        return False
+    return bool(event.get("user")) and event.get("user") != bot_user_id
+
+
+def register(app, service) -> None:
+    def ack_now(ack):
+        ack()
+
+    def first_time(body) -> bool:
+        event_id = body.get("event_id")
+        return not event_id or service.store.first_delivery(event_id)
+
+    def handle_message(body, event, client, context):
+        bot_user_id = context.get("bot_user_id") or ""
+        if is_from_a_person(event, bot_user_id) and first_time(body):
+            service.on_message(client, event, bot_user_id)
+
+    def handle_mention(body, event, client, context):
+        bot_user_id = context.get("bot_user_id") or ""
+        if is_from_a_person(event, bot_user_id) and first_time(body):
+            service.on_mention(client, event, bot_user_id)
+
+    app.event("message")(ack=ack_now, lazy=[handle_message])
+    app.event("app_mention")(ack=ack_now, lazy=[handle_mention])

@@ -1,0 +1,212 @@
+"""What Fixit does in Slack, independent of how Bolt delivers it: listeners parse, this decides and posts.
+
+Every post goes through `post`/`ephemeral`, which turn unfurls off and log a failure instead of raising.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.match.normalize import clean, normalize
+from bot.pipeline import USAGE_HINT, Fixit
+from bot.render.slack_text import escape
+from bot.settings import Settings
+from bot.slack.cards import Where, answer_blocks, suggestion_blocks, text_blocks
+from bot.store import Store
+
+log = logging.getLogger("fixit.slack")
+
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+_ERRORISH = re.compile(r"\b(?:error|failed|failure|exception|couldn'?t|could not|unable)\b", re.IGNORECASE)
+
+
+def looks_like_an_error(text: str) -> bool:
+    """Worth remembering as an unmatched paste (ordinary chatter is not stored)."""
+    return bool(_ERRORISH.search(text)) and len(text.split()) >= 5
+
+
+class SlackService:
+    def __init__(self, fixit: Callable[[], Fixit], store: Store, settings: Settings) -> None:
+        self._fixit = fixit
+        self.store = store
+        self.settings = settings
+
+    @property
+    def fixit(self) -> Fixit:
+        return self._fixit()
+
+    def mode(self, channel: str) -> str:
+        return self.settings.channel_modes.get(channel, self.settings.default_mode)
+
+    # -- posting --
+
+    def post(self, client: WebClient, where: Where, blocks: list[dict], text: str) -> bool:
+        try:
+            client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts or None, blocks=blocks,
+                                    text=text, unfurl_links=False, unfurl_media=False)
+            return True
+        except (SlackApiError, OSError) as exc:
+            log.warning("chat.postMessage to %s failed: %s", where.channel, _reason(exc))
+            return False
+
+    def ephemeral(self, client: WebClient, where: Where, user: str, blocks: list[dict], text: str) -> bool:
+        try:
+            client.chat_postEphemeral(channel=where.channel, user=user, thread_ts=where.thread_ts or None,
+                                      blocks=blocks, text=text)
+            return True
+        except (SlackApiError, OSError) as exc:
+            log.warning("chat.postEphemeral to %s failed: %s", where.channel, _reason(exc))
+            return False
+
+    def post_entry(self, client: WebClient, where: Where, entry_id: str, faq_index: int = -1) -> bool:
+        """Post an entry's card in the thread, once per thread."""
+        if not self.store.claim_answer(where.channel, where.thread_ts, entry_id):
+            return False
+        fixit = self.fixit
+        entry = fixit.kb.get(entry_id)
+        if entry is None:
+            return False
+        card = fixit.renderer.card(entry, faq_index)
+        if self.post(client, where, answer_blocks(card, entry_id, where, faq_index), card.fallback):
+            return True
+        self.store.release_answer(where.channel, where.thread_ts, entry_id)
+        return False
+
+    # -- messages in channels --
+
+    def on_message(self, client: WebClient, event: dict, bot_user_id: str) -> None:
+        text = event.get("text") or ""
+        channel = event.get("channel", "")
+        if self.mode(channel) != "auto" or (bot_user_id and f"<@{bot_user_id}" in text):
+            return  # mentions are answered by on_mention
+        thread_ts = event.get("thread_ts") or ""
+        where = Where(channel, thread_ts or event.get("ts", ""))
+        if thread_ts and thread_ts != event.get("ts"):
+            answered = self.store.thread_entries(channel, thread_ts)
+            if answered:
+                self.follow_up(client, text, where, event.get("user", ""), answered)
+                return
+        self.answer_paste(client, text, where, event.get("user", ""), explicit=False)
+
+    def on_mention(self, client: WebClient, event: dict, bot_user_id: str) -> None:
+        channel = event.get("channel", "")
+        if self.mode(channel) == "off":
+            return
+        text = _MENTION.sub(" ", event.get("text") or "").strip()
+        thread_ts = event.get("thread_ts") or ""
+        where = Where(channel, thread_ts or event.get("ts", ""))
+        if not text:
+            self.post(client, where, text_blocks(USAGE_HINT), USAGE_HINT)
+            return
+        if thread_ts:
+            answered = self.store.thread_entries(channel, thread_ts)
+            if answered and self.follow_up(client, text, where, event.get("user", ""), answered, explicit=True):
+                return
+        self.answer_paste(client, text, where, event.get("user", ""), explicit=True)
+
+    def answer_paste(self, client: WebClient, text: str, where: Where, user: str, explicit: bool) -> None:
+        fixit = self.fixit
+        reply = fixit.reply(text)
+        if reply.cards:
+            repeated = [h.entry_id for h in reply.match.answers
+                        if not self.post_entry(client, where, h.entry_id, h.faq_index)]
+            if explicit and repeated == reply.match.answer_ids:
+                note = f"I've already answered {', '.join(repeated)} in this thread (see above)."
+                self.post(client, where, text_blocks(escape(note)), note)
+            return
+        if reply.match.suggestions:
+            entries = [fixit.kb.get(h.entry_id) for h in reply.match.suggestions]
+            blocks = suggestion_blocks(entries, where)
+            if explicit:
+                self.post(client, where, blocks, "Did you mean one of these?")
+            elif user:
+                self.ephemeral(client, where, user, blocks, "Did you mean one of these?")
+        elif explicit:
+            card = fixit.no_match(reply.match)
+            self.post(client, where, card.blocks[1:], card.text)
+        if explicit or reply.match.unknown_codes or looks_like_an_error(text):
+            self.store.record_unmatched(normalize(text), where.channel)
+
+    def follow_up(self, client: WebClient, text: str, where: Where, user: str, answered: list[str],
+                  explicit: bool = False) -> bool:
+        """A message in a thread Fixit answered: the thread's entries' FAQ first, then FAQ entries, then
+        errors. Thread chatter ("thanks!", "trying now") gets nothing. True when something was posted."""
+        fixit = self.fixit
+        cleaned = clean(text)
+        questions = fixit.matcher.questions
+        for scope in ({"entry_ids": set(answered)}, {"systems": {fixit.kb.get(e).system for e in answered
+                                                                if fixit.kb.get(e)}}):
+            for hit, sure in questions.decide(questions.rank(cleaned, **scope)):
+                if sure:
+                    return self.post_faq(client, where, hit.entry_id, hit.faq_index)
+        reply = fixit.reply(text)
+        if reply.cards:
+            return any([self.post_entry(client, where, h.entry_id, h.faq_index) for h in reply.match.answers])
+        if explicit:
+            self.answer_paste(client, text, where, user, explicit=True)
+            return True
+        return False
+
+    def post_faq(self, client: WebClient, where: Where, entry_id: str, index: int) -> bool:
+        entry = self.fixit.kb.get(entry_id)
+        if entry is None or not 0 <= index < len(entry.faq):
+            return False
+        card = self.fixit.renderer.faq_answer(entry, index)
+        return self.post(client, where, answer_blocks(card, entry_id, where, index), card.fallback)
+
+    # -- slash command and shortcut (private answers) --
+
+    def private_answer(self, text: str, where: Where) -> dict:
+        """The ephemeral response to /fixit or the shortcut: cards with a Share button, or help."""
+        fixit = self.fixit
+        text = text.strip()
+        if not text or text.lower() in ("help", "?"):
+            return {"response_type": "ephemeral", "text": usage(self.settings.slash_command),
+                    "blocks": text_blocks(usage(self.settings.slash_command))}
+        reply = fixit.reply(text)
+        if reply.cards:
+            blocks = []
+            for hit, card in zip(reply.match.answers, reply.cards, strict=False):
+                blocks += answer_blocks(card, hit.entry_id, where, hit.faq_index, share=True)
+            return {"response_type": "ephemeral", "text": reply.cards[0].fallback, "blocks": blocks[:50]}
+        if reply.match.suggestions:
+            entries = [fixit.kb.get(h.entry_id) for h in reply.match.suggestions]
+            return {"response_type": "ephemeral", "text": "Did you mean one of these?",
+                    "blocks": suggestion_blocks(entries, where)}
+        self.store.record_unmatched(normalize(text), where.channel)
+        card = fixit.no_match(reply.match)
+        return {"response_type": "ephemeral", "text": card.text, "blocks": card.blocks[1:]}
+
+    # -- buttons --
+
+    def on_feedback(self, client: WebClient, entry_id: str, where: Where, user: str, vote: str) -> dict:
+        self.store.record_feedback(entry_id, user, where.channel, where.thread_ts, vote)
+        if vote == "up":
+            return {"response_type": "ephemeral", "replace_original": False, "text": "Thanks, noted. 👍"}
+        fixit = self.fixit
+        entry = fixit.kb.get(entry_id)
+        others = [fixit.kb.get(i) for i in fixit.matcher.neighbours(entry_id)] if entry else []
+        if not others:
+            return {"response_type": "ephemeral", "replace_original": False,
+                    "text": "Thanks, noted. Paste the full error message and I'll look again."}
+        return {"response_type": "ephemeral", "replace_original": False, "text": "Was it one of these?",
+                "blocks": suggestion_blocks(others, where, "Thanks, noted. Was it one of these instead?")}
+
+
+def usage(command: str) -> str:
+    return (f"*Fixit* explains accounting-export errors.\n"
+            f"• `{command} INT771`: look up an error by its code\n"
+            f"• `{command} Export not completed. The batches for this reporting period are closed…`: by its text\n"
+            f"• Paste an error in a channel I'm in, or mention me, and I answer in the thread.\n"
+            f"• On any message: ⋯ › *Explain this error*.")
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc.response.status_code)
+    return type(exc).__name__

@@ -1,0 +1,155 @@
+"""Fixit's memory: threads answered, events seen, feedback, and pastes that matched nothing.
+
+SQLAlchemy Core over a URL (`FIXIT_DATABASE_URL`): SQLite by default, PostgreSQL by changing the URL.
+Every write that must happen once (an event, an answer in a thread) relies on a primary key, so two
+instances or a restart cannot both win.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    delete,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+events = Table(
+    "processed_events", metadata,
+    Column("event_id", String(128), primary_key=True),
+    Column("seen_at", Float, nullable=False),
+)
+thread_answers = Table(
+    "thread_answers", metadata,
+    Column("channel", String(64), primary_key=True),
+    Column("thread_ts", String(64), primary_key=True),
+    Column("entry_id", String(64), primary_key=True),
+    Column("answered_at", Float, nullable=False, index=True),
+)
+feedback = Table(
+    "feedback", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entry_id", String(64), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("thread_ts", String(64), nullable=False),
+    Column("vote", String(8), nullable=False),
+    Column("at", Float, nullable=False),
+)
+unmatched = Table(
+    "unmatched_pastes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("text", String(500), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("at", Float, nullable=False, index=True),
+)
+notices = Table(
+    "admin_notices", metadata,
+    Column("key", String(200), primary_key=True),
+    Column("at", Float, nullable=False),
+)
+
+UNMATCHED_CHARS = 500
+
+
+class Store:
+    def __init__(self, url: str = "sqlite:///fixit.db", retention_days: int = 30) -> None:
+        options = {"connect_args": {"check_same_thread": False, "timeout": 15}} if url.startswith("sqlite") else {}
+        self.engine = create_engine(url, future=True, **options)
+        metadata.create_all(self.engine)
+        self.retention_seconds = retention_days * 86400
+
+    def _once(self, statement) -> bool:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(statement)
+            return True
+        except IntegrityError:
+            return False
+
+    # -- events and threads --
+
+    def first_delivery(self, event_id: str) -> bool:
+        """True the first time an event id is seen (Slack retries deliver the same id again)."""
+        return self._once(insert(events).values(event_id=event_id, seen_at=time.time()))
+
+    def claim_answer(self, channel: str, thread_ts: str, entry_id: str) -> bool:
+        """True if this entry has not been answered in this thread yet (and records that it now is)."""
+        return self._once(insert(thread_answers).values(channel=channel, thread_ts=thread_ts, entry_id=entry_id,
+                                                        answered_at=time.time()))
+
+    def release_answer(self, channel: str, thread_ts: str, entry_id: str) -> None:
+        """Undo a claim whose answer could not be posted, so a later paste can try again."""
+        with self.engine.begin() as conn:
+            conn.execute(delete(thread_answers).where(
+                (thread_answers.c.channel == channel) & (thread_answers.c.thread_ts == thread_ts)
+                & (thread_answers.c.entry_id == entry_id)))
+
+    def thread_entries(self, channel: str, thread_ts: str) -> list[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(thread_answers.c.entry_id).where(
+                (thread_answers.c.channel == channel) & (thread_answers.c.thread_ts == thread_ts)
+            ).order_by(thread_answers.c.answered_at))
+            return [r[0] for r in rows]
+
+    def most_answered(self, days: int = 7, limit: int = 10) -> list[tuple[str, int]]:
+        since = time.time() - days * 86400
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(thread_answers.c.entry_id, func.count().label("n"))
+                .where(thread_answers.c.answered_at >= since)
+                .group_by(thread_answers.c.entry_id).order_by(func.count().desc(), thread_answers.c.entry_id)
+                .limit(limit))
+            return [(r[0], r[1]) for r in rows]
+
+    # -- feedback --
+
+    def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(insert(feedback).values(entry_id=entry_id, user_id=user_id, channel=channel,
+                                                 thread_ts=thread_ts, vote=vote, at=time.time()))
+
+    def feedback_for(self, entry_id: str) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(feedback.c.vote, func.count()).where(feedback.c.entry_id == entry_id)
+                                .group_by(feedback.c.vote))
+            return {r[0]: r[1] for r in rows}
+
+    # -- unmatched pastes --
+
+    def record_unmatched(self, normalised_text: str, channel: str) -> None:
+        now = time.time()
+        with self.engine.begin() as conn:
+            conn.execute(insert(unmatched).values(text=normalised_text[:UNMATCHED_CHARS], channel=channel, at=now))
+            conn.execute(delete(unmatched).where(unmatched.c.at < now - self.retention_seconds))
+
+    def unmatched_count(self, days: int = 7) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(unmatched)
+                                .where(unmatched.c.at >= time.time() - days * 86400)).scalar_one()
+
+    def unmatched_texts(self) -> Iterable[str]:
+        with self.engine.connect() as conn:
+            return [r[0] for r in conn.execute(select(unmatched.c.text).order_by(unmatched.c.at))]
+
+    # -- one-time notices (e.g. bad credentials told to admins once) --
+
+    def notify_once(self, key: str) -> bool:
+        return self._once(insert(notices).values(key=key[:200], at=time.time()))
+
+    def prune_events(self, older_than_days: int = 2) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(events).where(events.c.seen_at < time.time() - older_than_days * 86400))

@@ -1,0 +1,318 @@
+"""End to end: signed Slack requests → the real Bolt app over HTTP → a loopback Slack Web API."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from slack_harness import BOT_USER, SECRET, FakeSlack, FixitServer, SlackSender, eventually, message
+
+from bot.settings import Settings
+from bot.slack.app import build_runtime
+from bot.slack.cards import HELPFUL, NOT_IT, SHARE, Where
+
+INT771 = ("INT771 Export Error: Export not completed. The batches for this reporting period are closed in "
+          "Sage Intacct. Reopen the period or change the export date in Workspace configurations.")
+
+
+@pytest.fixture(scope="module")
+def fake():
+    fake = FakeSlack()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def runtime(fake, tmp_path_factory):
+    db = tmp_path_factory.mktemp("db") / "fixit.db"
+    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
+                        database_url=f"sqlite:///{db}",
+                        channel_modes={"CQUIET": "mention-only", "COFF": "off"})
+    return build_runtime(settings, watch=False)
+
+
+@pytest.fixture(scope="module")
+def server(runtime):
+    server = FixitServer(runtime)
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def slack(fake, server):
+    fake.reset()
+    return SlackSender(server.url)
+
+
+_ts = iter(range(100000, 999999))
+
+
+def new_ts() -> str:
+    return f"1700001000.{next(_ts):06d}"
+
+
+def card_header(call) -> str:
+    return call.args["blocks"][0]["text"]["text"]
+
+
+def test_pasted_error_is_answered_in_its_thread(fake, slack):
+    ts = new_ts()
+    status, _ = slack.event(message(f"> {INT771}\n<@U0002> any idea? :sob:", ts=ts))
+    assert status == 200
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["channel"] == "C0001" and post.args["thread_ts"] == ts
+    assert card_header(post) == "INT771 Export Error"
+    assert post.args["unfurl_links"] in (False, "0", "false", 0)
+    actions = post.args["blocks"][-1]
+    assert [e["action_id"] for e in actions["elements"]] == [HELPFUL, NOT_IT]
+
+
+def test_reply_in_an_existing_thread_stays_in_that_thread(fake, slack):
+    parent, ts = new_ts(), new_ts()
+    slack.event(message("Currency does not exist in NetSuite.", ts=ts, thread_ts=parent))
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["thread_ts"] == parent and card_header(post).startswith("NS0012")
+
+
+def test_one_answer_per_entry_per_thread(fake, slack):
+    ts = new_ts()
+    slack.event(message("INT771", ts=ts))
+    fake.wait_for("chat.postMessage")
+    slack.event(message("INT771 again, still failing", ts=new_ts(), thread_ts=ts))
+    fake.settle()
+    assert len(fake.of("chat.postMessage")) == 1
+
+
+def test_same_event_delivered_three_times_is_answered_once(fake, slack):
+    event = message("XERO68", ts=new_ts())
+    for retry in (None, 1, 2):
+        status, _ = slack.event(event, event_id="EvRETRY0001", retry_num=retry)
+        assert status == 200
+    fake.wait_for("chat.postMessage")
+    fake.settle()
+    assert len(fake.of("chat.postMessage")) == 1
+
+
+def test_close_match_gets_a_private_did_you_mean(fake, slack):
+    slack.event(message("Account not found. The category or export account may be deleted or inactive in the",
+                        ts=new_ts(), user="U0042"))
+    (eph,) = fake.wait_for("chat.postEphemeral")
+    assert eph.args["user"] == "U0042"
+    buttons = eph.args["blocks"][-1]["elements"]
+    assert {b["text"]["text"] for b in buttons} >= {"ONL912", "DESK57"}
+    assert not fake.of("chat.postMessage")
+
+
+def test_chatter_other_bots_and_edits_get_silence(fake, slack):
+    slack.event(message("the vendor is on hold until they send a W-9", ts=new_ts()))
+    slack.event(message("INT771", ts=new_ts(), bot_id="B0OTHER", user="U0BOT"))
+    slack.event(message("INT771", ts=new_ts(), user=BOT_USER))
+    slack.event({"type": "message", "subtype": "message_changed", "channel": "C0001", "ts": new_ts(),
+                 "message": {"text": "INT771", "user": "U0001"}})
+    slack.event({"type": "message", "subtype": "message_deleted", "channel": "C0001", "ts": new_ts()})
+    fake.settle()
+    assert fake.calls == []
+
+
+def test_forged_or_stale_requests_are_rejected(fake, slack):
+    body = json.dumps({"type": "event_callback", "event_id": "EvFORGED", "team_id": "T0001",
+                       "event": message("INT771", ts=new_ts())}).encode()
+    status, _ = slack.send(body, "application/json", signature="v0=" + "0" * 64)
+    assert status == 401
+    status, _ = slack.send(body, "application/json", timestamp=int(time.time()) - 600)
+    assert status == 401
+    forged = SlackSender(slack.url, secret="not-the-secret")
+    status, _ = forged.event(message("INT771", ts=new_ts()))
+    assert status == 401
+    fake.settle()
+    assert fake.calls == []
+
+
+def test_broadcasts_in_a_paste_are_never_echoed(fake, slack):
+    slack.event(message(f"<!channel> <!here> <@U0009> {INT771} @everyone", ts=new_ts()))
+    (post,) = fake.wait_for("chat.postMessage")
+    dumped = json.dumps(post.args)
+    for loud in ("<!channel>", "<!here>", "<!everyone>", "<@U0009>"):
+        assert loud not in dumped
+
+
+def test_rate_limited_first_post_still_arrives(fake, slack):
+    fake.fail_next("chat.postMessage", 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"})
+    slack.event(message("NS0012", ts=new_ts()))
+    (post,) = fake.wait_for("chat.postMessage", timeout=15)
+    assert card_header(post).startswith("NS0012")
+    assert fake.of("chat.postMessage!429")
+
+
+def test_failed_post_is_logged_not_fatal(fake, slack):
+    fake.fail_next("chat.postMessage", 500, body={"ok": False, "error": "internal_error"})
+    ts = new_ts()
+    slack.event(message("DESK08", ts=ts))
+    eventually(lambda: fake.of("chat.postMessage!500"))
+    fake.settle()
+    slack.event(message("DESK08", ts=new_ts(), thread_ts=ts))  # the claim was released: a retry answers
+    (post,) = fake.wait_for("chat.postMessage")
+    assert card_header(post).startswith("DESK08")
+
+
+def test_mention_always_answers(fake, slack):
+    slack.event({"type": "app_mention", "channel": "C0001", "user": "U0001", "ts": new_ts(),
+                 "text": f"<@{BOT_USER}> XERO11"})
+    (post,) = fake.wait_for("chat.postMessage")
+    assert card_header(post).startswith("XERO11")
+    fake.reset()
+    slack.event({"type": "app_mention", "channel": "C0001", "user": "U0001", "ts": new_ts(),
+                 "text": f"<@{BOT_USER}> what's for lunch"})
+    (post,) = fake.wait_for("chat.postMessage")
+    assert "couldn't match" in json.dumps(post.args["blocks"])
+    fake.reset()
+    slack.event({"type": "app_mention", "channel": "C0001", "user": "U0001", "ts": new_ts(),
+                 "text": f"<@{BOT_USER}> Account not found. The category or export account may be deleted"})
+    (post,) = fake.wait_for("chat.postMessage")
+    assert "Did you mean" in json.dumps(post.args["blocks"])
+
+
+def test_a_mention_inside_a_paste_is_answered_once(fake, slack):
+    ts = new_ts()
+    text = f"<@{BOT_USER}> INT088"
+    slack.event(message(text, ts=ts))
+    slack.event({"type": "app_mention", "channel": "C0001", "user": "U0001", "ts": ts, "text": text})
+    fake.wait_for("chat.postMessage")
+    fake.settle()
+    assert len(fake.of("chat.postMessage")) == 1
+
+
+def test_channel_modes(fake, slack):
+    slack.event(message("INT771", ts=new_ts(), channel="CQUIET"))
+    slack.event(message("INT771", ts=new_ts(), channel="COFF"))
+    slack.event({"type": "app_mention", "channel": "COFF", "user": "U0001", "ts": new_ts(),
+                 "text": f"<@{BOT_USER}> INT771"})
+    fake.settle()
+    assert fake.calls == []
+    slack.event({"type": "app_mention", "channel": "CQUIET", "user": "U0001", "ts": new_ts(),
+                 "text": f"<@{BOT_USER}> INT771"})
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["channel"] == "CQUIET"
+
+
+def test_thread_follow_ups(fake, slack):
+    ts = new_ts()
+    slack.event(message(INT771, ts=ts))
+    fake.wait_for("chat.postMessage")
+    fake.reset()
+    slack.event(message("thanks!", ts=new_ts(), thread_ts=ts))
+    slack.event(message("trying now", ts=new_ts(), thread_ts=ts))
+    fake.settle()
+    assert fake.calls == []
+    slack.event(message("do we have to reopen the closed period?", ts=new_ts(), thread_ts=ts))
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["thread_ts"] == ts
+    assert "Do I have to reopen the closed period?" in json.dumps(post.args["blocks"])
+    fake.reset()
+    slack.event(message("how do I update the credentials?", ts=new_ts(), thread_ts=ts))
+    (post,) = fake.wait_for("chat.postMessage")
+    assert "Sage Intacct" in json.dumps(post.args["blocks"]) and "credentials" in json.dumps(post.args["blocks"])
+    fake.reset()
+    slack.event(message("now also getting NS0012", ts=new_ts(), thread_ts=ts))
+    (post,) = fake.wait_for("chat.postMessage")
+    assert card_header(post).startswith("NS0012")
+
+
+def test_slash_command_answers_privately_with_share(fake, slack):
+    status, _ = slack.command("INT 771", fake.response_url("cmd1"))
+    assert status == 200
+    (response,) = fake.wait_for("response_url")
+    assert response.args["response_type"] == "ephemeral"
+    assert response.args["blocks"][0]["text"]["text"] == "INT771 Export Error"
+    share = response.args["blocks"][-1]["elements"][0]
+    assert share["action_id"] == SHARE
+    fake.reset()
+    slack.click(SHARE, share["value"], fake.response_url("cmd1"), ephemeral=True)
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["channel"] == "C0001" and not post.args.get("thread_ts")
+    eventually(lambda: any(c.args.get("delete_original") for c in fake.of("response_url")))
+
+
+def test_slash_command_help_and_text_lookup(fake, slack):
+    for text in ("", "help"):
+        fake.reset()
+        slack.command(text, fake.response_url("help"))
+        (response,) = fake.wait_for("response_url")
+        assert "/fixit INT771" in response.args["text"]
+    fake.reset()
+    slack.command("the batches for this reporting period are closed in sage intacct", fake.response_url("t"))
+    (response,) = fake.wait_for("response_url")
+    assert response.args["blocks"][0]["text"]["text"] == "INT771 Export Error"
+
+
+def test_message_shortcut_inside_a_thread(fake, slack):
+    parent = new_ts()
+    slack.interactive({"type": "message_action", "callback_id": "fixit_explain", "user": {"id": "U0001"},
+                       "channel": {"id": "C0001"}, "response_url": fake.response_url("sc"),
+                       "message": {"type": "message", "text": "Currency does not exist in NetSuite.",
+                                   "ts": new_ts(), "thread_ts": parent, "user": "U0003"}})
+    (response,) = fake.wait_for("response_url")
+    assert response.args["blocks"][0]["text"]["text"].startswith("NS0012")
+    share = response.args["blocks"][-1]["elements"][0]
+    fake.reset()
+    slack.click(SHARE, share["value"], fake.response_url("sc"), ephemeral=True)
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["thread_ts"] == parent
+
+
+def test_feedback_buttons(fake, slack, runtime):
+    value = Where("C0001", new_ts()).value("INT771")
+    slack.click(HELPFUL, value, fake.response_url("fb"))
+    eventually(lambda: runtime.store.feedback_for("INT771").get("up") == 1)
+    fake.reset()
+    slack.click(NOT_IT, value, fake.response_url("fb2"))
+    (response,) = fake.wait_for("response_url")
+    assert runtime.store.feedback_for("INT771").get("down") == 1
+    picks = response.args["blocks"][-1]["elements"]
+    assert picks and all(p["action_id"].startswith("fixit_pick_") for p in picks)
+    fake.reset()
+    slack.click(picks[0]["action_id"], picks[0]["value"], fake.response_url("fb2"), ephemeral=True)
+    (post,) = fake.wait_for("chat.postMessage")
+    assert card_header(post).startswith(json.loads(picks[0]["value"])["e"])
+
+
+def test_choosing_a_suggestion_posts_that_card(fake, slack):
+    ts = new_ts()
+    slack.event(message("Account not found. The category or export account may be deleted or inactive in the",
+                        ts=ts))
+    (eph,) = fake.wait_for("chat.postEphemeral")
+    choice = next(b for b in eph.args["blocks"][-1]["elements"] if b["text"]["text"] == "ONL912")
+    slack.click(choice["action_id"], choice["value"], fake.response_url("pick"), ephemeral=True)
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["thread_ts"] == ts and card_header(post).startswith("ONL912")
+
+
+def test_app_home_publishes_search_browse_and_stats(fake, slack, runtime):
+    slack.event(message("XERO45", ts=new_ts()))
+    slack.event(message("NS9999 Export Error: something broke badly today", ts=new_ts()))
+    fake.wait_for("chat.postMessage")
+    fake.reset()
+    slack.event({"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"})
+    (view,) = fake.wait_for("views.publish")
+    text = json.dumps(view.args["view"])
+    assert view.args["user_id"] == "U0001"
+    assert "Most answered, last 7 days" in text and "XERO45" in text
+    assert "Pastes that matched nothing, last 7 days:* " in text
+    assert runtime.store.unmatched_count() >= 1
+    fake.reset()
+    slack.interactive({"type": "block_actions", "user": {"id": "U0001"}, "view": {"id": "V1", "type": "home"},
+                       "actions": [{"type": "plain_text_input", "action_id": "fixit_home_search",
+                                    "value": "batches closed", "block_id": "b"}]})
+    (view,) = fake.wait_for("views.publish")
+    assert "INT771" in json.dumps(view.args["view"])
+    fake.reset()
+    slack.interactive({"type": "block_actions", "user": {"id": "U0001"}, "view": {"id": "V1", "type": "home"},
+                       "actions": [{"type": "static_select", "action_id": "fixit_home_system", "block_id": "b",
+                                    "selected_option": {"value": "Xero", "text": {"type": "plain_text",
+                                                                                 "text": "Xero"}}}]})
+    (view,) = fake.wait_for("views.publish")
+    texts = [b["text"]["text"] for b in view.args["view"]["blocks"] if b["type"] == "section"]
+    start = next(i for i, t in enumerate(texts) if t.startswith("*Xero*: "))
+    listing = texts[start + 1]
+    assert "XERO99" in listing and "INT771" not in listing
