@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--http", action="store_true", help="serve Bolt's /slack/events over HTTP (ASGI, uvicorn)")
     p.add_argument("--host", default="0.0.0.0", help="HTTP address (default %(default)s)")
     p.add_argument("--port", type=int, default=3000, help="HTTP port (default %(default)s)")
+    p.add_argument("--workers", type=int, default=1, help="HTTP worker processes (default %(default)s)")
 
     kb = sub.add_parser("kb", help="knowledge-base tools").add_subparsers(title="kb commands")
     p = kb.add_parser("check", help="validate the KB, its examples and the chatter baseline")
@@ -204,7 +205,7 @@ def cmd_serve(args) -> int:
     if not settings.bot_token:
         raise CliError("SLACK_BOT_TOKEN is not set (see .env.example)")
     if getattr(args, "http", False):
-        serve_http(settings, args.host, args.port)
+        serve_http(settings, args.host, args.port, args.workers)
     elif settings.app_token:
         serve_socket_mode(settings)
     else:

@@ -40,6 +40,15 @@ class Fixit:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.renderer = renderer or Renderer()
+        self._cards: dict[tuple[str, int], Rendered] = {}
+
+    def card(self, entry_id: str, faq_index: int = -1) -> Rendered:
+        """An entry's card; rendered once per knowledge base (entries do not change under it)."""
+        key = (entry_id, faq_index)
+        card = self._cards.get(key)
+        if card is None:
+            card = self._cards[key] = self.renderer.card(self.kb.get(entry_id), faq_index)
+        return card
 
     @classmethod
     def from_directory(cls, directory: str | Path | None = None) -> Fixit:
@@ -47,7 +56,7 @@ class Fixit:
 
     def reply(self, text: str) -> Reply:
         result = self.matcher.match(text)
-        cards = [self.renderer.card(self.kb.get(h.entry_id), h.faq_index) for h in result.answers]
+        cards = [self.card(h.entry_id, h.faq_index) for h in result.answers]
         reply = Reply(result, cards)
         if not cards and result.suggestions:
             reply.suggestions = self.suggestions_card(result)

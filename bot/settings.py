@@ -95,9 +95,11 @@ def read_channels_file(path: Path) -> tuple[str, dict[str, str]]:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise ValueError(f"{path}: {exc}") from None
-    channels = {str(k): str(v) for k, v in (data.get("channels") or {}).items()}
+    # YAML reads a bare `off` as false (and `on` as true)
+    as_mode = lambda v: "off" if v is False else "auto" if v is True else str(v)  # noqa: E731
+    channels = {str(k): as_mode(v) for k, v in (data.get("channels") or {}).items()}
     bad = [f"{k}={v}" for k, v in channels.items() if v not in CHANNEL_MODES]
-    default = str(data.get("default") or "")
+    default = as_mode(data["default"]) if data.get("default") is not None else ""
     if bad or (default and default not in CHANNEL_MODES):
         raise ValueError(f"{path}: modes must be one of {', '.join(CHANNEL_MODES)} ({', '.join(bad) or default})")
     return default, channels

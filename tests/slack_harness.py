@@ -26,6 +26,7 @@ class Call:
     method: str          # "chat.postMessage", or "response_url" for posts to a response URL
     args: dict
     path: str = ""
+    at: float = 0.0      # time.perf_counter() when it arrived
 
 
 class FakeSlack:
@@ -34,6 +35,7 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
+        self.waiters: dict[str, threading.Event] = {}
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
@@ -88,9 +90,12 @@ class FakeSlack:
             queue = self.failures.get(method)
             if queue:
                 status, headers, body = queue.pop(0)
-                self.calls.append(Call(f"{method}!{status}", args, path))
+                self.calls.append(Call(f"{method}!{status}", args, path, time.perf_counter()))
                 return status, headers, body
-            self.calls.append(Call(method, args, path))
+            self.calls.append(Call(method, args, path, time.perf_counter()))
+            waiter = self.waiters.get(args.get("thread_ts") or "")
+            if waiter is not None:
+                waiter.set()
         if method == "auth.test":
             return 200, {}, {"ok": True, "user_id": BOT_USER, "bot_id": "BFIXIT", "team_id": "T0001",
                              "team": "Test", "user": "fixit", "url": "https://test.slack.com/"}
@@ -100,6 +105,11 @@ class FakeSlack:
         if method == "chat.postEphemeral":
             return 200, {}, {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
         return 200, {}, {"ok": True}
+
+    def expect_answer(self, thread_ts: str) -> threading.Event:
+        """An event set when a message is posted in that thread."""
+        with self._lock:
+            return self.waiters.setdefault(thread_ts, threading.Event())
 
     def of(self, method: str) -> list[Call]:
         with self._lock:
@@ -112,7 +122,9 @@ class FakeSlack:
             if len(found) >= count:
                 return found
             time.sleep(0.02)
-        raise AssertionError(f"expected {count} {method} call(s), got {self.of(method)}")
+        got = self.of(method)
+        summary = [(c.method, str(c.args)[:200]) for c in got[:5]]
+        raise AssertionError(f"expected {count} {method} call(s), got {len(got)}: {summary}")
 
     def settle(self, seconds: float = 0.6) -> None:
         """Give lazy listeners time to do anything they were going to do (for asserting silence)."""
@@ -122,6 +134,7 @@ class FakeSlack:
         with self._lock:
             self.calls.clear()
             self.failures.clear()
+            self.waiters.clear()
 
     def close(self) -> None:
         self.server.shutdown()

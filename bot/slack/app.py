@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from bot.slack.service import SlackService
 from bot.store import Store
 
 log = logging.getLogger("fixit.slack")
+LISTENER_THREADS = 24
 
 
 def build_client(settings: Settings) -> WebClient:
@@ -40,8 +42,10 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     reloader = Reloader(kb_dir, Fixit)
     store = Store(settings.database_url, settings.unmatched_retention_days)
     service = SlackService(lambda: reloader.current, store, settings)
-    app = App(token=settings.bot_token, signing_secret=settings.signing_secret or None,
+    app = App(signing_secret=settings.signing_secret or None,
               client=build_client(settings), process_before_response=False,
+              # listeners mostly wait (database, Slack API): more threads than Bolt's default of cores + 4
+              listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit"),
               request_verification_enabled=bool(settings.signing_secret))
     listeners.register(app, service)
 
@@ -64,14 +68,23 @@ def asgi_app(runtime: Runtime):
     return SlackRequestHandler(runtime.app, path="/slack/events")
 
 
-def serve_http(settings: Settings, host: str, port: int) -> None:
+def asgi_from_environment():
+    """ASGI app factory for uvicorn worker processes: each builds its own runtime from the environment."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return asgi_app(build_runtime(Settings.load()))
+
+
+def serve_http(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     if not settings.signing_secret:
         raise SystemExit("fixit: SLACK_SIGNING_SECRET is required for HTTP mode")
-    runtime = build_runtime(settings)
-    log.info("serving /slack/events on http://%s:%d", host, port)
-    uvicorn.run(asgi_app(runtime), host=host, port=port, log_level="info", access_log=False)
+    log.info("serving /slack/events on http://%s:%d with %d worker(s)", host, port, workers)
+    if workers > 1:  # worker processes share the store (claims are made in the database)
+        uvicorn.run("bot.slack.app:asgi_from_environment", factory=True, host=host, port=port, workers=workers,
+                    log_level="info", access_log=False)
+    else:
+        uvicorn.run(asgi_app(build_runtime(settings)), host=host, port=port, log_level="info", access_log=False)
 
 
 def serve_socket_mode(settings: Settings) -> None:

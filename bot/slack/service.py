@@ -68,10 +68,9 @@ class SlackService:
         if not self.store.claim_answer(where.channel, where.thread_ts, entry_id):
             return False
         fixit = self.fixit
-        entry = fixit.kb.get(entry_id)
-        if entry is None:
+        if fixit.kb.get(entry_id) is None:
             return False
-        card = fixit.renderer.card(entry, faq_index)
+        card = fixit.card(entry_id, faq_index)
         if self.post(client, where, answer_blocks(card, entry_id, where, faq_index), card.fallback):
             return True
         self.store.release_answer(where.channel, where.thread_ts, entry_id)
@@ -79,7 +78,10 @@ class SlackService:
 
     # -- messages in channels --
 
-    def on_message(self, client: WebClient, event: dict, bot_user_id: str) -> None:
+    def first_delivery(self, event_id: str) -> bool:
+        return not event_id or self.store.first_delivery(event_id)
+
+    def on_message(self, client: WebClient, event: dict, bot_user_id: str, event_id: str = "") -> None:
         text = event.get("text") or ""
         channel = event.get("channel", "")
         if self.mode(channel) != "auto" or (bot_user_id and f"<@{bot_user_id}" in text):
@@ -89,13 +91,13 @@ class SlackService:
         if thread_ts and thread_ts != event.get("ts"):
             answered = self.store.thread_entries(channel, thread_ts)
             if answered:
-                self.follow_up(client, text, where, event.get("user", ""), answered)
+                self.follow_up(client, text, where, event.get("user", ""), answered, event_id=event_id)
                 return
-        self.answer_paste(client, text, where, event.get("user", ""), explicit=False)
+        self.answer_paste(client, text, where, event.get("user", ""), explicit=False, event_id=event_id)
 
-    def on_mention(self, client: WebClient, event: dict, bot_user_id: str) -> None:
+    def on_mention(self, client: WebClient, event: dict, bot_user_id: str, event_id: str = "") -> None:
         channel = event.get("channel", "")
-        if self.mode(channel) == "off":
+        if self.mode(channel) == "off" or not self.first_delivery(event_id):
             return
         text = _MENTION.sub(" ", event.get("text") or "").strip()
         thread_ts = event.get("thread_ts") or ""
@@ -109,15 +111,25 @@ class SlackService:
                 return
         self.answer_paste(client, text, where, event.get("user", ""), explicit=True)
 
-    def answer_paste(self, client: WebClient, text: str, where: Where, user: str, explicit: bool) -> None:
+    def answer_paste(self, client: WebClient, text: str, where: Where, user: str, explicit: bool,
+                     event_id: str = "") -> None:
+        """Answer a paste. `event_id` (a channel message not yet deduplicated) is recorded only when there
+        is something to say, together with the thread's claims: chatter costs no database write."""
         fixit = self.fixit
         reply = fixit.reply(text)
         if reply.cards:
-            repeated = [h.entry_id for h in reply.match.answers
-                        if not self.post_entry(client, where, h.entry_id, h.faq_index)]
-            if explicit and repeated == reply.match.answer_ids:
-                note = f"I've already answered {', '.join(repeated)} in this thread (see above)."
+            fresh = self.store.claim_event(event_id, where.channel, where.thread_ts, reply.match.answer_ids)
+            if fresh is None:
+                return
+            for hit, card in zip(reply.match.answers, reply.cards, strict=False):
+                if hit.entry_id in fresh and not self.post(
+                        client, where, answer_blocks(card, hit.entry_id, where, hit.faq_index), card.fallback):
+                    self.store.release_answer(where.channel, where.thread_ts, hit.entry_id)
+            if explicit and not fresh:
+                note = f"I've already answered {', '.join(reply.match.answer_ids)} in this thread (see above)."
                 self.post(client, where, text_blocks(escape(note)), note)
+            return
+        if (reply.match.suggestions or explicit) and not self.first_delivery(event_id):
             return
         if reply.match.suggestions:
             entries = [fixit.kb.get(h.entry_id) for h in reply.match.suggestions]
@@ -133,7 +145,7 @@ class SlackService:
             self.store.record_unmatched(normalize(text), where.channel)
 
     def follow_up(self, client: WebClient, text: str, where: Where, user: str, answered: list[str],
-                  explicit: bool = False) -> bool:
+                  explicit: bool = False, event_id: str = "") -> bool:
         """A message in a thread Fixit answered: the thread's entries' FAQ first, then FAQ entries, then
         errors. Thread chatter ("thanks!", "trying now") gets nothing. True when something was posted."""
         fixit = self.fixit
@@ -143,12 +155,10 @@ class SlackService:
                                                                 if fixit.kb.get(e)}}):
             for hit, sure in questions.decide(questions.rank(cleaned, **scope)):
                 if sure:
-                    return self.post_faq(client, where, hit.entry_id, hit.faq_index)
-        reply = fixit.reply(text)
-        if reply.cards:
-            return any([self.post_entry(client, where, h.entry_id, h.faq_index) for h in reply.match.answers])
-        if explicit:
-            self.answer_paste(client, text, where, user, explicit=True)
+                    return self.first_delivery(event_id) and self.post_faq(client, where, hit.entry_id,
+                                                                          hit.faq_index)
+        if explicit or fixit.reply(text).cards:
+            self.answer_paste(client, text, where, user, explicit=explicit, event_id=event_id)
             return True
         return False
 

@@ -7,8 +7,10 @@ instances or a restart cannot both win.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
+from contextlib import contextmanager, nullcontext
 
 from sqlalchemy import (
     Column,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
@@ -65,16 +68,34 @@ notices = Table(
 UNMATCHED_CHARS = 500
 
 
+def _sqlite_pragmas(connection, _record) -> None:
+    """WAL lets readers and the writer work at once; NORMAL sync is durable enough for this data."""
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class Store:
     def __init__(self, url: str = "sqlite:///fixit.db", retention_days: int = 30) -> None:
         options = {"connect_args": {"check_same_thread": False, "timeout": 15}} if url.startswith("sqlite") else {}
         self.engine = create_engine(url, future=True, **options)
+        if url.startswith("sqlite"):
+            sqlalchemy_event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
         self.retention_seconds = retention_days * 86400
+        self._write_lock = threading.Lock() if url.startswith("sqlite") else nullcontext()
+
+    @contextmanager
+    def _writing(self):
+        """A write transaction. With SQLite, this process's threads take turns on a lock: SQLite's own
+        busy handler would make them sleep and retry, which costs tens of milliseconds under load."""
+        with self._write_lock, self.engine.begin() as conn:
+            yield conn
 
     def _once(self, statement) -> bool:
         try:
-            with self.engine.begin() as conn:
+            with self._writing() as conn:
                 conn.execute(statement)
             return True
         except IntegrityError:
@@ -86,6 +107,28 @@ class Store:
         """True the first time an event id is seen (Slack retries deliver the same id again)."""
         return self._once(insert(events).values(event_id=event_id, seen_at=time.time()))
 
+    def claim_event(self, event_id: str, channel: str, thread_ts: str, entry_ids: list[str]) -> list[str] | None:
+        """In one transaction: record the event (None if it was seen before, e.g. a Slack retry) and claim
+        the entries not yet answered in the thread; returns those."""
+        now = time.time()
+        with self._writing() as conn:
+            if event_id and not conn.execute(self._insert_new(events).values(event_id=event_id, seen_at=now)
+                                             ).rowcount:
+                return None
+            return [entry_id for entry_id in entry_ids if conn.execute(self._insert_new(thread_answers).values(
+                channel=channel, thread_ts=thread_ts, entry_id=entry_id, answered_at=now)).rowcount]
+
+    def _insert_new(self, table: Table):
+        """INSERT that skips a row whose key exists (SQLite and PostgreSQL both say ON CONFLICT DO NOTHING)."""
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        elif dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            raise NotImplementedError(f"claims need ON CONFLICT support; {dialect} is not supported")
+        return dialect_insert(table).on_conflict_do_nothing()
+
     def claim_answer(self, channel: str, thread_ts: str, entry_id: str) -> bool:
         """True if this entry has not been answered in this thread yet (and records that it now is)."""
         return self._once(insert(thread_answers).values(channel=channel, thread_ts=thread_ts, entry_id=entry_id,
@@ -93,7 +136,7 @@ class Store:
 
     def release_answer(self, channel: str, thread_ts: str, entry_id: str) -> None:
         """Undo a claim whose answer could not be posted, so a later paste can try again."""
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(delete(thread_answers).where(
                 (thread_answers.c.channel == channel) & (thread_answers.c.thread_ts == thread_ts)
                 & (thread_answers.c.entry_id == entry_id)))
@@ -118,7 +161,7 @@ class Store:
     # -- feedback --
 
     def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str) -> None:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(insert(feedback).values(entry_id=entry_id, user_id=user_id, channel=channel,
                                                  thread_ts=thread_ts, vote=vote, at=time.time()))
 
@@ -132,7 +175,7 @@ class Store:
 
     def record_unmatched(self, normalised_text: str, channel: str) -> None:
         now = time.time()
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(insert(unmatched).values(text=normalised_text[:UNMATCHED_CHARS], channel=channel, at=now))
             conn.execute(delete(unmatched).where(unmatched.c.at < now - self.retention_seconds))
 
@@ -151,5 +194,5 @@ class Store:
         return self._once(insert(notices).values(key=key[:200], at=time.time()))
 
     def prune_events(self, older_than_days: int = 2) -> None:
-        with self.engine.begin() as conn:
+        with self._writing() as conn:
             conn.execute(delete(events).where(events.c.seen_at < time.time() - older_than_days * 86400))

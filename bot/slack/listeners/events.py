@@ -16,19 +16,17 @@ def register(app, service) -> None:
     def ack_now(ack):
         ack()
 
-    def first_time(body) -> bool:
-        event_id = body.get("event_id")
-        return not event_id or service.store.first_delivery(event_id)
-
+    # Slack retries an event it thinks was not delivered; the service records each event id in the store
+    # before it says anything, so a retry, a restart or a second instance never answers twice.
     def handle_message(body, event, client, context):
         bot_user_id = context.get("bot_user_id") or ""
-        if is_from_a_person(event, bot_user_id) and first_time(body):
-            service.on_message(client, event, bot_user_id)
+        if is_from_a_person(event, bot_user_id):
+            service.on_message(client, event, bot_user_id, body.get("event_id", ""))
 
     def handle_mention(body, event, client, context):
         bot_user_id = context.get("bot_user_id") or ""
-        if is_from_a_person(event, bot_user_id) and first_time(body):
-            service.on_mention(client, event, bot_user_id)
+        if is_from_a_person(event, bot_user_id):
+            service.on_mention(client, event, bot_user_id, body.get("event_id", ""))
 
     app.event("message")(ack=ack_now, lazy=[handle_message])
     app.event("app_mention")(ack=ack_now, lazy=[handle_mention])
