@@ -144,8 +144,9 @@ class SearchIndex:
         """IDF of a content word; 0 for stopwords, masks and words the KB does not use."""
         return self.idf.get(term, 0.0) if term not in STOPWORDS else 0.0
 
-    def candidates(self, terms: set[str], kind: str, limit: int) -> list[tuple[int, float]]:
-        """Docs of `kind` sharing the most weighted terms with `terms`: (doc index, share of the doc's weight)."""
+    def candidates(self, terms: set[str], kind: str, limit: int) -> list[tuple[int, float, float]]:
+        """Docs of `kind` sharing the most weighted terms with `terms`:
+        (doc index, share of the doc's weight, that weight)."""
         gained: dict[int, float] = defaultdict(float)
         postings = self.postings[kind]
         for term in terms:
@@ -156,6 +157,6 @@ class SearchIndex:
             for i in ids:
                 gained[i] += w
         weight = self.doc_weight
-        scored = [(i, g / weight[i]) for i, g in gained.items()]
+        scored = [(i, g / weight[i], g) for i, g in gained.items()]
         scored.sort(key=lambda x: x[1], reverse=True)
         return scored[:limit]

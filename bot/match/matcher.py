@@ -204,7 +204,7 @@ class Matcher:
         found: list[str] = []
         for message in entry.messages:
             masked = _LEADING_HEADER.sub("", mask(strip_codes(clean(message))), count=1)
-            found += [s.entry_id for s in self._score_messages(masked) if s.entry_id != entry_id]
+            found += [s.entry_id for s in self._score_messages(masked, prune=False) if s.entry_id != entry_id]
         return list(dict.fromkeys(found))[:limit]
 
     def _close_to_an_error(self, cleaned: str, suggestions) -> bool:
@@ -244,7 +244,7 @@ class Matcher:
 
     # -- wording --
 
-    def _score_messages(self, masked: str) -> list[Scored]:
+    def _score_messages(self, masked: str, prune: bool = True) -> list[Scored]:
         q_words, q_spans = tokens(masked)
         q_words = tuple(self.index.correct(w) for w in q_words)
         terms = {w for w in q_words if w in self.index.idf}
@@ -252,11 +252,18 @@ class Matcher:
             return []
         sentences = sentence_ids(masked, q_spans)
         out: dict[str, Scored] = {}
-        for i, _share in self.index.candidates(terms, "message", CANDIDATES):
+        best_key = 0.0
+        candidates = sorted(self.index.candidates(terms, "message", CANDIDATES), key=lambda c: c[2], reverse=True)
+        for i, _share, shared_weight in candidates:
+            # a doc's key hardly exceeds the weight of the words it shares (a repeated word counts twice):
+            # skip those that could neither come close to the best nor pass any gate
+            if prune and shared_weight * 1.25 < max(self.gate.cut_key, best_key - self.gate.margin):
+                continue
             doc = self.index.docs[i]
             scored = self._align(i, masked, q_words, q_spans, sentences)
             if scored and (doc.entry_id not in out or scored.key > out[doc.entry_id].key):
                 out[doc.entry_id] = scored
+                best_key = max(best_key, scored.key)
         return sorted(out.values(), key=lambda s: s.key, reverse=True)
 
     def _align(self, doc_index: int, masked: str, q_words, q_spans, sentences) -> Scored | None:

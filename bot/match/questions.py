@@ -98,7 +98,7 @@ class QuestionMatcher:
             if not systems:
                 return []
         best: dict[str, tuple[float, Doc]] = {}
-        for i, _share in self.index.candidates(content, "question", 60):
+        for i, _share, _weight in self.index.candidates(content, "question", 60):
             doc = self.index.docs[i]
             entry = self.kb.get(doc.entry_id)
             if entry_ids is not None:

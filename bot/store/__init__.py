@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 
 from sqlalchemy import (
     Column,
@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 metadata = MetaData()
 
@@ -66,6 +66,8 @@ notices = Table(
 )
 
 UNMATCHED_CHARS = 500
+BUSY_SECONDS = 10          # how long a write waits for a database another process holds
+BUSY_RETRY_SECONDS = 0.0005
 
 
 def _sqlite_pragmas(connection, _record) -> None:
@@ -78,25 +80,35 @@ def _sqlite_pragmas(connection, _record) -> None:
 
 class Store:
     def __init__(self, url: str = "sqlite:///fixit.db", retention_days: int = 30) -> None:
-        options = {"connect_args": {"check_same_thread": False, "timeout": 15}} if url.startswith("sqlite") else {}
+        self._sqlite = url.startswith("sqlite")
+        # SQLite: no busy timeout; `_transaction` retries quickly itself (SQLite's own busy handler sleeps
+        # for up to 100 ms at a time, which shows as latency when several processes share the file)
+        options = {"connect_args": {"check_same_thread": False, "timeout": 0}} if self._sqlite else {}
         self.engine = create_engine(url, future=True, **options)
-        if url.startswith("sqlite"):
+        if self._sqlite:
             sqlalchemy_event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        self._write_lock = threading.Lock() if self._sqlite else nullcontext()
+        self._transaction(metadata.create_all)
         self.retention_seconds = retention_days * 86400
-        self._write_lock = threading.Lock() if url.startswith("sqlite") else nullcontext()
+        self._new_event = self._insert_new(events)
+        self._new_answer = self._insert_new(thread_answers)
 
-    @contextmanager
-    def _writing(self):
-        """A write transaction. With SQLite, this process's threads take turns on a lock: SQLite's own
-        busy handler would make them sleep and retry, which costs tens of milliseconds under load."""
-        with self._write_lock, self.engine.begin() as conn:
-            yield conn
+    def _transaction(self, work: Callable):
+        """Run `work(connection)` in a write transaction and return its result. With SQLite, this
+        process's threads take turns on a lock, and a file locked by another process is retried at once."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                with self._write_lock, self.engine.begin() as conn:
+                    return work(conn)
+            except OperationalError as exc:
+                if not self._sqlite or "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(BUSY_RETRY_SECONDS)
 
     def _once(self, statement) -> bool:
         try:
-            with self._writing() as conn:
-                conn.execute(statement)
+            self._transaction(lambda conn: conn.execute(statement))
             return True
         except IntegrityError:
             return False
@@ -111,12 +123,13 @@ class Store:
         """In one transaction: record the event (None if it was seen before, e.g. a Slack retry) and claim
         the entries not yet answered in the thread; returns those."""
         now = time.time()
-        with self._writing() as conn:
-            if event_id and not conn.execute(self._insert_new(events).values(event_id=event_id, seen_at=now)
-                                             ).rowcount:
+
+        def claim(conn):
+            if event_id and not conn.execute(self._new_event, {"event_id": event_id, "seen_at": now}).rowcount:
                 return None
-            return [entry_id for entry_id in entry_ids if conn.execute(self._insert_new(thread_answers).values(
-                channel=channel, thread_ts=thread_ts, entry_id=entry_id, answered_at=now)).rowcount]
+            return [entry_id for entry_id in entry_ids if conn.execute(self._new_answer, {
+                "channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now}).rowcount]
+        return self._transaction(claim)
 
     def _insert_new(self, table: Table):
         """INSERT that skips a row whose key exists (SQLite and PostgreSQL both say ON CONFLICT DO NOTHING)."""
@@ -136,10 +149,9 @@ class Store:
 
     def release_answer(self, channel: str, thread_ts: str, entry_id: str) -> None:
         """Undo a claim whose answer could not be posted, so a later paste can try again."""
-        with self._writing() as conn:
-            conn.execute(delete(thread_answers).where(
-                (thread_answers.c.channel == channel) & (thread_answers.c.thread_ts == thread_ts)
-                & (thread_answers.c.entry_id == entry_id)))
+        self._transaction(lambda conn: conn.execute(delete(thread_answers).where(
+            (thread_answers.c.channel == channel) & (thread_answers.c.thread_ts == thread_ts)
+            & (thread_answers.c.entry_id == entry_id))))
 
     def thread_entries(self, channel: str, thread_ts: str) -> list[str]:
         with self.engine.connect() as conn:
@@ -161,9 +173,8 @@ class Store:
     # -- feedback --
 
     def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str) -> None:
-        with self._writing() as conn:
-            conn.execute(insert(feedback).values(entry_id=entry_id, user_id=user_id, channel=channel,
-                                                 thread_ts=thread_ts, vote=vote, at=time.time()))
+        self._transaction(lambda conn: conn.execute(insert(feedback).values(
+            entry_id=entry_id, user_id=user_id, channel=channel, thread_ts=thread_ts, vote=vote, at=time.time())))
 
     def feedback_for(self, entry_id: str) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -175,9 +186,11 @@ class Store:
 
     def record_unmatched(self, normalised_text: str, channel: str) -> None:
         now = time.time()
-        with self._writing() as conn:
+
+        def record(conn):
             conn.execute(insert(unmatched).values(text=normalised_text[:UNMATCHED_CHARS], channel=channel, at=now))
             conn.execute(delete(unmatched).where(unmatched.c.at < now - self.retention_seconds))
+        self._transaction(record)
 
     def unmatched_count(self, days: int = 7) -> int:
         with self.engine.connect() as conn:
@@ -194,5 +207,5 @@ class Store:
         return self._once(insert(notices).values(key=key[:200], at=time.time()))
 
     def prune_events(self, older_than_days: int = 2) -> None:
-        with self._writing() as conn:
-            conn.execute(delete(events).where(events.c.seen_at < time.time() - older_than_days * 86400))
+        cutoff = time.time() - older_than_days * 86400
+        self._transaction(lambda conn: conn.execute(delete(events).where(events.c.seen_at < cutoff)))
