@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ask", cmd_ask, "answer one paste, as it would be posted")
     p.add_argument("text", nargs="*", help="the paste (read from stdin when omitted or '-')")
     p.add_argument("--blocks", action="store_true", help="print the Block Kit JSON instead of text")
+    p.add_argument("--workspace", default="", help="run the live checks of this workspace (FIXIT_WORKSPACES)")
+    p.add_argument("--workspaces", default="", help="workspaces file (default: $FIXIT_WORKSPACES)")
 
     p = command("match", cmd_match, "match pastes and print which entries would answer")
     p.add_argument("--jsonl", action="store_true", required=True,
@@ -98,7 +100,9 @@ def cmd_ask(args) -> int:
     text = " ".join(args.text) if args.text and args.text != ["-"] else read_stdin()
     fixit = Fixit(load(args))
     reply = fixit.reply(text)
-    if reply.cards:
+    if reply.cards and args.workspace:
+        rendered = with_workspace_checks(args, fixit, reply, text)
+    elif reply.cards:
         rendered = reply.cards
     elif reply.suggestions:
         rendered = [reply.suggestions]
@@ -110,6 +114,35 @@ def cmd_ask(args) -> int:
     else:
         print("\n\n".join(card.text for card in rendered))
     return 0
+
+
+def with_workspace_checks(args, fixit: Fixit, reply, text: str) -> list:
+    import logging
+
+    from bot.checks.redact import install_log_redaction
+    from bot.checks.runner import CheckRunner
+    from bot.checks.workspaces import WorkspacesError, load_workspaces
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    install_log_redaction()
+    path = args.workspaces or settings_for(args).workspaces_file
+    if not path:
+        raise CliError("--workspace needs a workspaces file: set FIXIT_WORKSPACES or pass --workspaces FILE")
+    try:
+        workspace = load_workspaces(path).get(args.workspace)
+    except WorkspacesError as exc:
+        raise CliError(str(exc)) from None
+    if workspace is None:
+        raise CliError(f"no workspace named {args.workspace!r} in {path}")
+    runner = CheckRunner()
+    cards = []
+    for hit, card in zip(reply.match.answers, reply.cards, strict=False):
+        entry = fixit.kb.get(hit.entry_id)
+        if runner.applies(entry):
+            lines = runner.run(workspace, entry, text).lines
+            card = fixit.card(hit.entry_id, hit.faq_index, lines or None)
+        cards.append(card)
+    return cards
 
 
 def cmd_match(args) -> int:

@@ -42,8 +42,11 @@ class Fixit:
         self.renderer = renderer or Renderer()
         self._cards: dict[tuple[str, int], Rendered] = {}
 
-    def card(self, entry_id: str, faq_index: int = -1) -> Rendered:
-        """An entry's card; rendered once per knowledge base (entries do not change under it)."""
+    def card(self, entry_id: str, faq_index: int = -1, workspace: list[str] | None = None) -> Rendered:
+        """An entry's card; rendered once per knowledge base (entries do not change under it), except
+        with a "Your workspace" section, which is rendered each time."""
+        if workspace:
+            return self.renderer.card(self.kb.get(entry_id), faq_index, workspace=workspace)
         key = (entry_id, faq_index)
         card = self._cards.get(key)
         if card is None:

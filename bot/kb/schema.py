@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +16,11 @@ KINDS = ("export", "sync", "connection", "auth", "faq")
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
 STR_TAG = "tag:yaml.org,2002:str"
 MIN_EXAMPLES = 3
+# The facts live workspace checks can confirm (see bot/checks); `checks:` in an entry may use these.
+FACTS = frozenset({
+    "integration", "export_date", "auto_sync", "preferred_exporter", "post_to_next_open_period", "posting_date",
+    "period_closed", "integration_user_active", "books_permission", "book_close_date", "lock_date",
+})
 
 TYPE_NAMES = {
     "tag:yaml.org,2002:int": "a number",
@@ -144,11 +150,33 @@ class EntryValidator:
             return None if any(v is None for v in values) else values
         return read
 
-    def check(self, node: Node, what: str) -> dict | None:
-        if not isinstance(node, MappingNode):
-            self.fail(node, f"{what} must be a mapping")
+    def scalar(self, node: Node, what: str):
+        if not isinstance(node, ScalarNode):
+            self.fail(node, f"{what} must be a single value (text, true/false or a number)")
             return None
-        return yaml.SafeLoader("").construct_mapping(node, deep=True)
+        return yaml.SafeLoader("").construct_object(node)
+
+    def check(self, node: Node, what: str) -> dict | None:
+        data = self.mapping(node, what, {"fact": self.text, "expect": self.scalar, "holds": self.text,
+                                         "fails": self.text, "unknown": self.text},
+                            {"fact", "expect", "holds", "fails"})
+        if data is None:
+            return None
+        ok = True
+        if data["fact"] not in FACTS:
+            self.fail(node, f"{what}.fact {data['fact']!r} is not a fact providers give ({', '.join(sorted(FACTS))})")
+            ok = False
+        for key, allowed in (("holds", FACTS), ("fails", FACTS), ("unknown", {"reason"})):
+            try:
+                names = {name for _, name, _, _ in string.Formatter().parse(data.get(key, "")) if name}
+            except ValueError:
+                self.fail(node, f"{what}.{key} has an unbalanced {{placeholder}}")
+                ok = False
+                continue
+            for name in sorted(names - allowed):
+                self.fail(node, f"{what}.{key} uses {{{name}}}, which is not one of {', '.join(sorted(allowed))}")
+                ok = False
+        return data if ok else None
 
     def entry(self, root: Node) -> dict | None:
         fields = {

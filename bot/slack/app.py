@@ -12,6 +12,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.checks.redact import install_log_redaction
+from bot.checks.workspaces import load_workspaces
 from bot.kb.watch import Reloader
 from bot.pipeline import Fixit, default_kb_dir
 from bot.settings import Settings
@@ -41,7 +43,8 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     kb_dir = Path(settings.kb_dir) if settings.kb_dir else default_kb_dir()
     reloader = Reloader(kb_dir, Fixit)
     store = Store(settings.database_url, settings.unmatched_retention_days)
-    service = SlackService(lambda: reloader.current, store, settings)
+    install_log_redaction()
+    service = SlackService(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
     app = App(signing_secret=settings.signing_secret or None,
               client=build_client(settings), process_before_response=False,
               # listeners mostly wait (database, Slack API): more threads than Bolt's default of cores + 4

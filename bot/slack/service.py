@@ -12,6 +12,8 @@ from collections.abc import Callable
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.checks.runner import CheckRunner
+from bot.checks.workspaces import Workspace, Workspaces
 from bot.match.normalize import clean, normalize
 from bot.pipeline import USAGE_HINT, Fixit
 from bot.render.slack_text import escape
@@ -31,10 +33,13 @@ def looks_like_an_error(text: str) -> bool:
 
 
 class SlackService:
-    def __init__(self, fixit: Callable[[], Fixit], store: Store, settings: Settings) -> None:
+    def __init__(self, fixit: Callable[[], Fixit], store: Store, settings: Settings,
+                 workspaces: Workspaces | None = None, checks: CheckRunner | None = None) -> None:
         self._fixit = fixit
         self.store = store
         self.settings = settings
+        self.workspaces = workspaces or Workspaces([])
+        self.checks = checks or CheckRunner()
 
     @property
     def fixit(self) -> Fixit:
@@ -45,14 +50,15 @@ class SlackService:
 
     # -- posting --
 
-    def post(self, client: WebClient, where: Where, blocks: list[dict], text: str) -> bool:
+    def post(self, client: WebClient, where: Where, blocks: list[dict], text: str) -> str:
+        """Post; the message's ts, or '' when it could not be posted (logged)."""
         try:
-            client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts or None, blocks=blocks,
-                                    text=text, unfurl_links=False, unfurl_media=False)
-            return True
+            response = client.chat_postMessage(channel=where.channel, thread_ts=where.thread_ts or None,
+                                               blocks=blocks, text=text, unfurl_links=False, unfurl_media=False)
+            return str(response.get("ts") or "posted")
         except (SlackApiError, OSError) as exc:
             log.warning("chat.postMessage to %s failed: %s", where.channel, _reason(exc))
-            return False
+            return ""
 
     def ephemeral(self, client: WebClient, where: Where, user: str, blocks: list[dict], text: str) -> bool:
         try:
@@ -71,7 +77,9 @@ class SlackService:
         if fixit.kb.get(entry_id) is None:
             return False
         card = fixit.card(entry_id, faq_index)
-        if self.post(client, where, answer_blocks(card, entry_id, where, faq_index), card.fallback):
+        ts = self.post(client, where, self.card_blocks(card, entry_id, where, faq_index), card.fallback)
+        if ts:
+            self.auto_check(client, where, entry_id, ts)
             return True
         self.store.release_answer(where.channel, where.thread_ts, entry_id)
         return False
@@ -121,10 +129,19 @@ class SlackService:
             fresh = self.store.claim_event(event_id, where.channel, where.thread_ts, reply.match.answer_ids)
             if fresh is None:
                 return
+            posted = []
             for hit, card in zip(reply.match.answers, reply.cards, strict=False):
-                if hit.entry_id in fresh and not self.post(
-                        client, where, answer_blocks(card, hit.entry_id, where, hit.faq_index), card.fallback):
+                if hit.entry_id not in fresh:
+                    continue
+                ts = self.post(client, where, self.card_blocks(card, hit.entry_id, where, hit.faq_index),
+                               card.fallback)
+                if ts:
+                    posted.append((hit.entry_id, ts))
+                else:
                     self.store.release_answer(where.channel, where.thread_ts, hit.entry_id)
+            # the static answers are out; only now ask the workspace's systems
+            for entry_id, ts in posted:
+                self.auto_check(client, where, entry_id, ts, paste=text)
             if explicit and not fresh:
                 note = f"I've already answered {', '.join(reply.match.answer_ids)} in this thread (see above)."
                 self.post(client, where, text_blocks(escape(note)), note)
@@ -182,7 +199,7 @@ class SlackService:
         if reply.cards:
             blocks = []
             for hit, card in zip(reply.match.answers, reply.cards, strict=False):
-                blocks += answer_blocks(card, hit.entry_id, where, hit.faq_index, share=True)
+                blocks += self.card_blocks(card, hit.entry_id, where, hit.faq_index, share=True)
             return {"response_type": "ephemeral", "text": reply.cards[0].fallback, "blocks": blocks[:50]}
         if reply.match.suggestions:
             entries = [fixit.kb.get(h.entry_id) for h in reply.match.suggestions]
@@ -191,6 +208,62 @@ class SlackService:
         self.store.record_unmatched(normalize(text), where.channel)
         card = fixit.no_match(reply.match)
         return {"response_type": "ephemeral", "text": card.text, "blocks": card.blocks[1:]}
+
+    # -- live workspace checks --
+
+    def card_blocks(self, card, entry_id: str, where: Where, faq_index: int = -1, share: bool = False) -> list:
+        entry = self.fixit.kb.get(entry_id)
+        offer = bool(self.workspaces) and self.checks.applies(entry)
+        return answer_blocks(card, entry_id, where, faq_index, share=share, check_workspace=offer)
+
+    def auto_check(self, client: WebClient, where: Where, entry_id: str, ts: str, paste: str = "") -> None:
+        """In a channel mapped to a workspace, run the entry's checks and update the posted card."""
+        workspace = self.workspaces.for_channel(where.channel)
+        if workspace is None or not self.checks.applies(self.fixit.kb.get(entry_id)):
+            return
+        blocks, text = self.checked_card(client, workspace, entry_id, where, paste)
+        try:
+            client.chat_update(channel=where.channel, ts=ts, blocks=blocks, text=text)
+        except (SlackApiError, OSError) as exc:
+            log.warning("chat.update in %s failed: %s", where.channel, _reason(exc))
+
+    def checked_card(self, client: WebClient, workspace: Workspace, entry_id: str, where: Where, paste: str = "",
+                     share: bool = False) -> tuple[list[dict], str]:
+        """Run the checks; the card with its "Your workspace" section (and tell admins of bad credentials)."""
+        fixit = self.fixit
+        report = self.checks.run(workspace, fixit.kb.get(entry_id), paste)
+        for provider in report.bad_credentials:
+            self.tell_admins(client, workspace, provider)
+        card = fixit.card(entry_id, -1, report.lines or [f"Nothing to report for workspace *{workspace.name}*."])
+        return answer_blocks(card, entry_id, where, share=share), card.fallback
+
+    def tell_admins(self, client: WebClient, workspace: Workspace, provider: str) -> None:
+        if not self.store.notify_once(f"bad-credentials:{workspace.name}:{provider}"):
+            return
+        text = (f"Fixit could not sign in to *{provider}* for workspace *{workspace.name}*: its credentials were "
+                f"rejected. Please update them (the environment variables named in the workspaces file).")
+        for admin in workspace.admins:
+            try:
+                client.chat_postMessage(channel=admin, text=text, unfurl_links=False)
+            except (SlackApiError, OSError) as exc:
+                log.warning("could not tell admin %s: %s", admin, _reason(exc))
+
+    def on_check_workspace(self, client: WebClient, entry_id: str, where: Where, team: str, message_ts: str,
+                           ephemeral: bool) -> dict | None:
+        """The "Check my workspace" button. The workspace comes from where the button was pressed (channel,
+        else Slack team), never from the user, so nobody reads another workspace's settings."""
+        workspace = self.workspaces.for_conversation(where.channel, team)
+        if workspace is None:
+            return {"response_type": "ephemeral", "replace_original": False,
+                    "text": "This conversation isn't connected to a workspace, so I can't check its settings."}
+        blocks, text = self.checked_card(client, workspace, entry_id, where, share=ephemeral)
+        if ephemeral:
+            return {"replace_original": True, "blocks": blocks, "text": text}
+        try:
+            client.chat_update(channel=where.channel, ts=message_ts, blocks=blocks, text=text)
+        except (SlackApiError, OSError) as exc:
+            log.warning("chat.update in %s failed: %s", where.channel, _reason(exc))
+        return None
 
     # -- buttons --
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.slack.cards import HELPFUL, NOT_IT, PICK, SHARE, read_value
+from bot.slack.cards import CHECK_WORKSPACE, HELPFUL, NOT_IT, PICK, SHARE, Where, read_value
 
 
 def register(app, service) -> None:
@@ -42,6 +42,17 @@ def register(app, service) -> None:
         if body.get("container", {}).get("is_ephemeral"):
             respond({"delete_original": True})
 
+    def check_workspace(body, client, respond):
+        entry_id, where, _ = value_of(body)
+        container = body.get("container") or {}
+        channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or where.channel
+        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+        answer = service.on_check_workspace(client, entry_id, Where(channel, where.thread_ts), team,
+                                            container.get("message_ts", ""), bool(container.get("is_ephemeral")))
+        if answer:
+            respond(answer)
+
+    app.action(CHECK_WORKSPACE)(ack=ack_now, lazy=[check_workspace])
     app.action(HELPFUL)(ack=ack_now, lazy=[helpful])
     app.action(NOT_IT)(ack=ack_now, lazy=[not_it])
     app.action(SHARE)(ack=ack_now, lazy=[share])

@@ -1,0 +1,76 @@
+"""What every live-check provider shares: facts, failures, and the HTTP client settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+import httpx
+
+CONNECT_SECONDS = 2.0
+TOTAL_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Fact:
+    """Something confirmed about a workspace: a value, and how to say it to a person (mrkdwn)."""
+
+    value: Any
+    text: str
+
+
+@dataclass
+class Facts:
+    known: dict[str, Fact] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)   # provider name -> reason it could not answer
+    unsure: set[str] = field(default_factory=set)              # facts a failing provider would have given
+
+
+class ProviderError(Exception):
+    """A provider could not answer. `reason` is safe to show (no secrets); `bad_credentials` asks for the
+    workspace's admins to be told."""
+
+    def __init__(self, reason: str, bad_credentials: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.bad_credentials = bad_credentials
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the checks need to know about: the workspace and the date a report would post on."""
+
+    workspace: str
+    posting_date: date | None
+
+
+class Provider(Protocol):
+    name: str
+    provides: frozenset[str]   # the facts it can give
+
+    def facts(self, question: Question) -> dict[str, Fact]: ...
+
+
+def http_client() -> httpx.Client:
+    return httpx.Client(timeout=httpx.Timeout(TOTAL_SECONDS, connect=CONNECT_SECONDS), follow_redirects=False)
+
+
+def http_failure(exc: Exception) -> ProviderError:
+    """A one-line, secret-free reason for an HTTP-level failure."""
+    if isinstance(exc, httpx.TimeoutException):
+        return ProviderError("timed out")
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        if status in (401, 403):
+            return ProviderError(f"credentials were rejected (HTTP {status})", bad_credentials=True)
+        if status == 429:
+            return ProviderError("rate limited (HTTP 429)")
+        return ProviderError(f"server error (HTTP {status})" if status >= 500 else f"HTTP {status}")
+    if isinstance(exc, httpx.HTTPError):
+        return ProviderError(f"could not connect ({type(exc).__name__})")
+    return ProviderError(type(exc).__name__)
+
+
+def fmt_date(day: date) -> str:
+    return day.strftime("%m/%d/%Y")

@@ -1,0 +1,50 @@
+"""QuickBooks Online: the company's book close date (`Preferences.AccountingInfoPrefs.BookCloseDate`)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import httpx
+
+from bot.checks.base import Fact, ProviderError, Question, fmt_date, http_client, http_failure
+from bot.checks.redact import REDACT
+
+DEFAULT_BASE_URL = "https://quickbooks.api.intuit.com"
+
+
+class QuickBooksOnline:
+    name = "QuickBooks Online"
+    system = "QuickBooks Online"
+    provides = frozenset({"period_closed", "book_close_date"})
+
+    def __init__(self, realm_id: str, token: str, base_url: str = DEFAULT_BASE_URL) -> None:
+        self.realm_id, self.token, self.base_url = realm_id, token, base_url.rstrip("/")
+        REDACT.add(token)
+
+    def facts(self, question: Question) -> dict[str, Fact]:
+        url = f"{self.base_url}/v3/company/{self.realm_id}/preferences"
+        try:
+            with http_client() as client:
+                response = client.get(url, params={"minorversion": "75"},
+                                      headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
+                response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise http_failure(exc) from None
+        try:
+            prefs = response.json()["Preferences"]
+            raw = (prefs.get("AccountingInfoPrefs") or {}).get("BookCloseDate")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ProviderError("unreadable response (malformed JSON)") from None
+        if not raw:
+            return {"book_close_date": Fact(None, "QuickBooks Online has no book close date set")}
+        try:
+            closed_through = date.fromisoformat(str(raw)[:10])
+        except ValueError:
+            raise ProviderError("unreadable response (bad BookCloseDate)") from None
+        facts = {"book_close_date": Fact(closed_through, f"the QuickBooks Online books are closed through "
+                                                         f"{fmt_date(closed_through)}")}
+        if question.posting_date:
+            closed = question.posting_date <= closed_through
+            facts["period_closed"] = Fact(closed, f"the QuickBooks Online books are closed through "
+                                                  f"{fmt_date(closed_through)}")
+        return facts
