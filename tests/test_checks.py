@@ -1,0 +1,226 @@
+"""Live workspace checks against loopback fakes that speak Sage Intacct XML, QuickBooks Online and Xero JSON."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import UTC, date, datetime
+
+import pytest
+from checks_fakes import SENDER, SESSION, USER, FakeIntacct, qbo_fake, xero_fake
+from conftest import run_cli
+
+from bot.checks.runner import CheckRunner
+from bot.checks.workspaces import WorkspacesError, load_workspaces
+from bot.checks.xero import xero_date
+
+PASTE = ("INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage "
+         "Intacct. Reopen the period or change the export date in Workspace configurations. (report R0012)")
+TODAY = date(2026, 4, 2)
+
+
+def settings_file(tmp_path, export_date="SUBMITTED"):
+    path = tmp_path / "acme-settings.yaml"
+    path.write_text(f"connection: intacct\nconfig:\n  export:\n    exportDate: {export_date}\n"
+                    "reports:\n  - reportID: R0012\n    submitted: 2026-03-28\n    lastExpenseDate: 2026-03-20\n",
+                    encoding="utf-8")
+    return path
+
+
+def workspaces_file(tmp_path, monkeypatch, intacct=None, qbo=None, xero=None, export_date="SUBMITTED"):
+    settings_file(tmp_path, export_date)
+    monkeypatch.setenv("T_SENDER_PW", SENDER[1])
+    monkeypatch.setenv("T_USER_PW", USER[2])
+    monkeypatch.setenv("T_QBO", "qbo-t0ken-xyz")
+    monkeypatch.setenv("T_XERO", "xero-t0ken-xyz")
+    providers = ["      - type: settings_file\n        path: acme-settings.yaml\n"]
+    if intacct:
+        providers.append(f"      - type: sage_intacct\n        endpoint: {intacct.url}/ia/xml/xmlgw.phtml\n"
+                         f"        sender_id: {SENDER[0]}\n        sender_password_env: T_SENDER_PW\n"
+                         f"        company_id: {USER[0]}\n        user_id: {USER[1]}\n"
+                         "        user_password_env: T_USER_PW\n")
+    if qbo:
+        providers.append(f"      - type: quickbooks_online\n        realm_id: '42'\n        token_env: T_QBO\n"
+                         f"        base_url: {qbo.url}\n")
+    if xero:
+        providers.append(f"      - type: xero\n        tenant_id: tenant-1\n        token_env: T_XERO\n"
+                         f"        base_url: {xero.url}/api.xro/2.0\n")
+    path = tmp_path / "workspaces.yml"
+    path.write_text("workspaces:\n  - name: acme\n    channels: [CACME]\n    teams: [TACME]\n    admins: [UADMIN]\n"
+                    "    providers:\n" + "".join(providers), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def intacct():
+    fake = FakeIntacct()
+    yield fake
+    fake.close()
+
+
+def run_checks(kb, path, entry_id="INT771", paste=PASTE, runner=None):
+    runner = runner or CheckRunner(today=lambda: TODAY)
+    return runner.run(load_workspaces(path).get("acme"), kb.get(entry_id), paste)
+
+
+def test_intacct_happy_path_says_which_fix_applies(kb, tmp_path, monkeypatch, intacct):
+    report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, intacct=intacct))
+    text = "\n".join(report.lines)
+    assert ("Your workspace exports with *Submitted date*; report R0012 was submitted on 03/28/2026, and the Sage "
+            "Intacct AP summary 'Bills March 2026' and expense summary 'Expenses March 2026' for March 2026 are "
+            "closed → *switch the export date to Exported date*") in text
+    assert "the integration user `xml_gateway` lacks the Close books permission → *give it the Open books" in text
+    assert report.failures == {} and report.bad_credentials == []
+    # the request envelope: login first, then the read functions on the session
+    first, second = intacct.requests[0][3].decode(), intacct.requests[1][3].decode()
+    assert "<getAPISession/>" in first and f"<password>{USER[2]}</password>" in first
+    assert f"<sessionid>{SESSION}</sessionid>" in second and "<object>APBILLBATCH</object>" in second
+    assert "<value>03/01/2026</value>" in second and "<value>03/31/2026</value>" in second
+
+
+def test_open_period_and_granted_permissions(kb, tmp_path, monkeypatch, intacct):
+    intacct.batches = {"APBILLBATCH": [("Bills March 2026", "03/31/2026", "Open")]}
+    intacct.policies = {"Open books": "Enable", "Close books": "Enable"}
+    text = "\n".join(run_checks(kb, workspaces_file(tmp_path, monkeypatch, intacct=intacct)).lines)
+    assert "the Sage Intacct summaries for March 2026 are open, so a closed period is not what stopped" in text
+    assert "has the Open books and Close books permissions, so the permissions fix is already in place" in text
+
+
+def test_exported_date_setting_checks_todays_period(kb, tmp_path, monkeypatch, intacct):
+    intacct.batches = {"APBILLBATCH": [("Bills April 2026", "04/30/2026", "Open")]}
+    text = "\n".join(run_checks(kb, workspaces_file(tmp_path, monkeypatch, intacct=intacct,
+                                                     export_date="EXPORTED")).lines)
+    assert "an export today would post on 04/02/2026" in text
+    assert "<value>04/01/2026</value>" in intacct.requests[1][3].decode()
+
+
+@pytest.mark.parametrize("mode, reason, bad_credentials", [
+    ("control_fail", "the request was refused (XL03000006: Incorrect Intacct XML Partner ID or password.)", True),
+    ("auth_fail", "sign-in failed (XL03000006: Sign-in information is incorrect)", True),
+    ("result_fail", "query failed (BL01001973: You do not have permission for this query.)", False),
+    ("broken_xml", "unreadable response (malformed XML)", False),
+    ("http500", "server error (HTTP 500)", False),
+])
+def test_each_intacct_failure_degrades_to_a_note(kb, tmp_path, monkeypatch, intacct, mode, reason, bad_credentials):
+    intacct.mode = mode
+    report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, intacct=intacct))
+    assert report.failures == {"Sage Intacct": reason}
+    assert report.lines == [f"Couldn't verify the period in Sage Intacct (Sage Intacct: {reason}).",
+                            f"Couldn't verify the integration user's permissions (Sage Intacct: {reason})."]
+    assert (report.bad_credentials == ["Sage Intacct"]) is bad_credentials
+
+
+def test_a_hanging_provider_is_cut_off_by_the_budget(kb, tmp_path, monkeypatch, intacct):
+    intacct.mode = "hang"
+    started = time.monotonic()
+    report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, intacct=intacct),
+                        runner=CheckRunner(budget=1.0, today=lambda: TODAY))
+    assert time.monotonic() - started < 3
+    assert report.failures == {"Sage Intacct": "timed out"}
+
+
+def test_results_are_cached(kb, tmp_path, monkeypatch, intacct):
+    path = workspaces_file(tmp_path, monkeypatch, intacct=intacct)
+    runner = CheckRunner(today=lambda: TODAY)
+    first = run_checks(kb, path, runner=runner)
+    count = len(intacct.requests)
+    second = run_checks(kb, path, runner=runner)
+    assert second.lines == first.lines and len(intacct.requests) == count
+    expired = CheckRunner(today=lambda: TODAY, cache_seconds=0)
+    run_checks(kb, path, runner=expired)
+    run_checks(kb, path, runner=expired)
+    assert len(intacct.requests) == count + 4
+
+
+def test_secrets_never_reach_logs_or_messages(kb, tmp_path, monkeypatch, intacct, caplog):
+    intacct.mode = "auth_fail"
+    with caplog.at_level(logging.DEBUG):
+        report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, intacct=intacct))
+        logging.getLogger("fixit.checks").warning("debug dump <password>%s</password> %s", USER[2], SENDER[1])
+    everything = caplog.text + "\n".join(report.lines) + str(report.failures)
+    for secret in (USER[2], SENDER[1], SESSION):
+        assert secret not in everything
+    assert "***" in caplog.text
+
+
+def test_quickbooks_online_book_close_date(kb, tmp_path, monkeypatch):
+    qbo = qbo_fake("qbo-t0ken-xyz", book_close="2026-03-31")
+    try:
+        report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, qbo=qbo), entry_id="ONL888",
+                            paste="ONL888 on report R0012")
+        assert report.lines == ["Your workspace exports with *Submitted date*; report R0012 was submitted on "
+                                "03/28/2026, but the QuickBooks Online books are closed through 03/31/2026 → "
+                                "*change the export date* or reopen the period."]
+        method, path, headers, _ = qbo.requests[0]
+        assert path.startswith("/v3/company/42/preferences") and headers["Authorization"] == "Bearer qbo-t0ken-xyz"
+        for mode, reason in (("unauthorized", "credentials were rejected (HTTP 401)"),
+                             ("rate_limited", "rate limited (HTTP 429)"), ("http500", "server error (HTTP 503)"),
+                             ("broken_json", "unreadable response (malformed JSON)")):
+            qbo.mode = mode
+            report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, qbo=qbo), entry_id="ONL888",
+                                paste="ONL888 R0012", runner=CheckRunner(today=lambda: TODAY, cache_seconds=0))
+            assert report.failures == {"QuickBooks Online": reason}
+            assert report.lines == [f"Couldn't verify the book close date in QuickBooks Online (QuickBooks Online: "
+                                    f"{reason})."]
+    finally:
+        qbo.close()
+
+
+def test_xero_lock_dates(kb, tmp_path, monkeypatch):
+    millis = int(datetime(2026, 3, 31, tzinfo=UTC).timestamp() * 1000)
+    xero = xero_fake("xero-t0ken-xyz", period_lock=f"/Date({millis}+0000)/", year_end="2025-12-31T00:00:00")
+    try:
+        report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, xero=xero), entry_id="XERO33",
+                            paste="XERO33 R0012")
+        assert report.lines == ["Your workspace exports with *Submitted date*; report R0012 was submitted on "
+                                "03/28/2026, on or before the lock: Xero's lock date is 03/31/2026 → *move the lock "
+                                "date* in Xero, or export with a later date."]
+        assert xero.requests[0][2]["Xero-tenant-id"] == "tenant-1"
+    finally:
+        xero.close()
+    assert xero_date("/Date(1711843200000+0000)/") == date(2024, 3, 31)
+    assert xero_date("2024-03-31T00:00:00") == date(2024, 3, 31) and xero_date("") is None
+
+
+def test_providers_of_another_system_are_not_asked(kb, tmp_path, monkeypatch, intacct):
+    report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, intacct=intacct), entry_id="ONL888")
+    assert intacct.requests == []
+    assert report.lines == []  # nothing confirmed about QuickBooks Online: nothing said
+
+
+def test_workspaces_file_rejects_written_secrets_and_names_the_problem(tmp_path):
+    bad = tmp_path / "w.yml"
+    bad.write_text("workspaces:\n  - name: acme\n    providers:\n      - type: xero\n        tenant_id: t\n"
+                   "        token: abc\n", encoding="utf-8")
+    with pytest.raises(WorkspacesError, match="token must not be written in the file"):
+        load_workspaces(bad)
+    bad.write_text("workspaces:\n  - name: acme\n    providers:\n      - type: sage_intacct\n", encoding="utf-8")
+    with pytest.raises(WorkspacesError, match="sage_intacct provider needs company_id"):
+        load_workspaces(bad)
+    bad.write_text("workspaces: [", encoding="utf-8")
+    with pytest.raises(WorkspacesError, match=r"w\.yml:1: malformed YAML"):
+        load_workspaces(bad)
+
+
+def test_missing_credential_env_var_is_a_note_not_a_crash(kb, tmp_path, monkeypatch, intacct):
+    path = workspaces_file(tmp_path, monkeypatch, intacct=intacct)
+    monkeypatch.delenv("T_USER_PW")
+    report = run_checks(kb, path)
+    assert "environment variable T_USER_PW is empty" in " ".join(report.lines)
+
+
+def test_cli_ask_with_workspace(tmp_path, monkeypatch, intacct):
+    path = workspaces_file(tmp_path, monkeypatch, intacct=intacct)
+    done = run_cli("ask", "--workspaces", str(path), "--workspace", "acme", PASTE)
+    out = done.stdout.decode()
+    assert done.returncode == 0, done.stderr
+    assert "*Your workspace*" in out
+    assert "Your workspace exports with *Submitted date*; report R0012 was submitted on 03/28/2026" in out
+    missing = run_cli("ask", "--workspaces", str(path), "--workspace", "nope", "INT771")
+    assert missing.returncode == 2 and b"no workspace named 'nope'" in missing.stderr
+    intacct.mode = "auth_fail"
+    degraded = run_cli("ask", "--workspaces", str(path), "--workspace", "acme", PASTE)
+    text = degraded.stdout.decode()
+    assert degraded.returncode == 0 and "1. Sign in to Sage Intacct" in text
+    assert "Couldn't verify the period in Sage Intacct" in text
+    assert USER[2].encode() not in degraded.stdout + degraded.stderr
