@@ -119,3 +119,22 @@ def test_empty_file_and_missing_folder(tmp_path):
     write_entry(tmp_path, "x/EMPTY.yaml", "")
     assert "file is empty" in problems_of(tmp_path)[0]
     assert "not found" in problems_of(tmp_path / "nope")[0]
+
+
+def test_checks_are_validated_as_data(tmp_path, good_entry):
+    text = good_entry() + (
+        "checks:\n"
+        "  - fact: period_closed\n    expect: false\n    holds: 'open: {period_closed}'\n"
+        "    fails: 'closed: {period_closed}; {export_date}'\n    unknown: 'no idea ({reason})'\n"
+        "  - fact: weather\n    expect: sunny\n    holds: '{mood}'\n    fails: x\n"
+        "  - fact: period_closed\n    holds: x\n    fails: '{reason}'\n")
+    path = write_entry(tmp_path, "x/INT990.yaml", text)
+    joined = "\n".join(problems_of(tmp_path))
+    assert f"{path}:27: checks[1].fact 'weather' is not a fact providers give" in joined
+    assert "checks[1].holds uses {mood}" in joined
+    assert "missing required key 'expect' in checks[2]" in joined
+    assert "checks[2].fails uses {reason}" in joined
+    first_check_only = text.split("  - fact: weather")[0]
+    good = write_entry(tmp_path / "ok", "x/INT990.yaml", first_check_only)
+    kb = load_knowledge_base(good.parent.parent)
+    assert kb.problems == [] and kb.get("INT990").checks[0]["expect"] is False
