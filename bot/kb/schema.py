@@ -157,13 +157,14 @@ class EntryValidator:
         return yaml.SafeLoader("").construct_object(node)
 
     def check(self, node: Node, what: str) -> dict | None:
+        before = len(self.issues)
         data = self.mapping(node, what, {"fact": self.text, "expect": self.scalar, "holds": self.text,
                                          "fails": self.text, "unknown": self.text},
-                            {"fact", "expect", "holds", "fails"})
+                            {"fact", "expect", "holds", "fails"}, partial=True)
         if data is None:
             return None
-        ok = True
-        if data["fact"] not in FACTS:
+        ok = len(self.issues) == before
+        if "fact" in data and data["fact"] not in FACTS:
             self.fail(node, f"{what}.fact {data['fact']!r} is not a fact providers give ({', '.join(sorted(FACTS))})")
             ok = False
         for key, allowed in (("holds", FACTS), ("fails", FACTS), ("unknown", {"reason"})):
