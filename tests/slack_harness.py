@@ -36,6 +36,7 @@ class FakeSlack:
         self.calls: list[Call] = []
         self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
         self.waiters: dict[str, threading.Event] = {}
+        self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
@@ -106,6 +107,8 @@ class FakeSlack:
         if method in ("chat.postMessage", "chat.update"):
             return 200, {}, {"ok": True, "channel": args.get("channel"), "ts": f"1700000000.{next(self._ts):06d}",
                              "message": {"text": args.get("text", "")}}
+        if method == "apps.connections.open":
+            return 200, {}, {"ok": True, "url": self.socket_url}
         if method == "chat.postEphemeral":
             return 200, {}, {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
         return 200, {}, {"ok": True}
