@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bot.kb import KnowledgeBase, load_knowledge_base
 from bot.match import Matcher, MatchResult
-from bot.render import Rendered, Renderer
+from bot.render import Rendered, Renderer, RenderError
 from bot.render.slack_text import escape
 
+log = logging.getLogger("fixit")
 DEFAULT_KB = Path(__file__).resolve().parent.parent / "knowledge"
 USAGE_HINT = "Paste the whole error message (with its code, e.g. `INT771`), or look it up with `/fixit CODE`."
 
@@ -46,12 +48,21 @@ class Fixit:
         """An entry's card; rendered once per knowledge base (entries do not change under it), except
         with a "Your workspace" section, which is rendered each time."""
         if workspace:
-            return self.renderer.card(self.kb.get(entry_id), faq_index, workspace=workspace)
+            return self._render(entry_id, faq_index, workspace)
         key = (entry_id, faq_index)
         card = self._cards.get(key)
         if card is None:
-            card = self._cards[key] = self.renderer.card(self.kb.get(entry_id), faq_index)
+            card = self._cards[key] = self._render(entry_id, faq_index, None)
         return card
+
+    def _render(self, entry_id: str, faq_index: int, workspace: list[str] | None) -> Rendered:
+        """A broken entry template is logged and the default one used: the answer still goes out."""
+        entry = self.kb.get(entry_id)
+        try:
+            return self.renderer.card(entry, faq_index, workspace=workspace)
+        except RenderError as exc:
+            log.error("%s: %s; using the default template", entry_id, exc)
+            return self.renderer.card(replace(entry, template=""), faq_index, workspace=workspace)
 
     @classmethod
     def from_directory(cls, directory: str | Path | None = None) -> Fixit:

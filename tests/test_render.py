@@ -86,3 +86,17 @@ def test_minimal_entry_renders():
     entry = Entry(id="X1", title="X1", system="Xero", kind="export", summary="s", message="m",
                   causes=("c",), fixes=(Fix("f", ("a",)),), examples=("a", "b", "c"))
     assert "1. a" in Renderer().card(entry).text
+
+
+def test_a_broken_entry_template_falls_back_to_the_default_card(kb, tmp_path):
+
+    from conftest import write_entry
+
+    from bot.kb import load_knowledge_base
+    from bot.pipeline import Fixit
+
+    entry_text = (kb.get("INT771").source).read_text(encoding="utf-8") + "template: missing.j2\n"
+    write_entry(tmp_path, "si/INT771.yaml", entry_text)
+    fixit = Fixit(load_knowledge_base(tmp_path))
+    reply = fixit.reply("INT771")
+    assert reply.cards and "1. Sign in to Sage Intacct" in reply.cards[0].text

@@ -22,6 +22,7 @@ log = logging.getLogger("fixit.checks")
 log.addFilter(RedactingFilter())
 
 BUDGET_SECONDS = 7.0       # all providers together
+PROVIDER_SECONDS = 5.0     # one provider, all its requests (they run side by side, so this is the wait)
 CACHE_SECONDS = 300.0      # a provider's answer is reused this long
 FAILURE_CACHE_SECONDS = 30.0
 _REPORT_ID = re.compile(r"\bR[0-9A-Z]{4,}\b")
@@ -73,7 +74,7 @@ class CheckRunner:
             self._collect(workspace, provider, question, facts, report)
         question = Question(workspace.name, self._posting_date(local, facts, paste))
         futures = {self._pool.submit(self._ask, workspace, p, question): p for p in remote}
-        done, late = wait(futures, timeout=self.budget)
+        done, late = wait(futures, timeout=min(self.budget, PROVIDER_SECONDS))
         for future in done:
             self._merge(workspace, futures[future], future.result(), facts, report)
         for future in late:
