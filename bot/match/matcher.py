@@ -24,6 +24,7 @@ MAX_ANSWERS = 5
 CLOSE_TO_AN_ERROR = 40  # a paste this close to an error's wording is not taken for an FAQ question
 CANDIDATES = 10
 
+
 @dataclass
 class MatchResult:
     answers: list[Hit] = field(default_factory=list)
@@ -40,7 +41,7 @@ class MatchResult:
 
 
 @dataclass(frozen=True)
-class Gate:  # noqa: D101
+class Gate:
     """Thresholds that decide between answering, suggesting and staying silent."""
 
     mismatch_cost: float = 0.5   # share of a mismatched word's weight taken off the key
@@ -153,7 +154,7 @@ class Matcher:
         self.kb = kb
         self.index = SearchIndex(kb)
         self.gate = gate or Gate()
-        self.questions = QuestionMatcher(kb, self.index, self.gate)
+        self.questions = QuestionMatcher(kb, self.index)
 
     # -- public --
 

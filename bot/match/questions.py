@@ -73,7 +73,7 @@ class QuestionMatcher:
     def __init__(self, kb: KnowledgeBase, index: SearchIndex, gate: QuestionGate | None = None) -> None:
         self.kb = kb
         self.index = index
-        self.gate = gate if isinstance(gate, QuestionGate) else QuestionGate()
+        self.gate = gate or QuestionGate()
 
     def systems_in(self, text: str) -> set[str]:
         return systems_named({self.index.correct(w) for w in words(mask(text))})
