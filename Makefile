@@ -29,6 +29,7 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_match.py
+	$(BIN)/python bench/bench_slack.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check bot tests bench

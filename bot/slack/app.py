@@ -22,7 +22,7 @@ from bot.slack.service import SlackService
 from bot.store import Store
 
 log = logging.getLogger("fixit.slack")
-LISTENER_THREADS = 24
+LISTENER_THREADS = 8
 
 
 def build_client(settings: Settings) -> WebClient:
@@ -47,7 +47,7 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     service = SlackService(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
     app = App(signing_secret=settings.signing_secret or None,
               client=build_client(settings), process_before_response=False,
-              # listeners mostly wait (database, Slack API): more threads than Bolt's default of cores + 4
+              # listeners wait on the database and the Slack API, but matching holds the GIL: a few threads
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit"),
               request_verification_enabled=bool(settings.signing_secret))
     listeners.register(app, service)
