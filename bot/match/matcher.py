@@ -249,8 +249,8 @@ class Matcher:
         q_words, q_spans = tokens(masked)
         q_words = tuple(self.index.correct(w) for w in q_words)
         terms = {w for w in q_words if w in self.index.idf}
-        if not terms:
-            return []
+        if not terms or sum(self.index.term_weight(w) for w in terms) < self.gate.cut_key:
+            return []  # too little KB vocabulary to pass any gate
         sentences = sentence_ids(masked, q_spans)
         out: dict[str, Scored] = {}
         best_key = 0.0
