@@ -1,38 +1,54 @@
 """The offline console: paste an error, read the answer as Slack would show it (text form).
 
-A paste may span several lines; an empty line (or the end of input) sends it. Works with piped input.
+At a terminal, a paste is sent when the input pauses, so a multi-line paste (blank lines included) is
+one paste, and a typed line is sent when Enter is pressed. Piped input is read to the end and answered
+as one paste (`echo "INT771" | make run`).
 """
 
 from __future__ import annotations
 
+import os
+import select
 import sys
 from typing import TextIO
 
 from bot.pipeline import Fixit
 
-PROMPT = "Paste an error (blank line to send, Ctrl-D to quit):"
+PROMPT = "Paste an error (Ctrl-D to quit):"
+PAUSE_SECONDS = 0.15   # a pasted block arrives at once; a pause this long ends it
 
 
 def run_console(fixit: Fixit, stdin: TextIO = sys.stdin, stdout: TextIO = sys.stdout) -> int:
-    interactive = stdin.isatty()
     say = stdout.write
-    if interactive:
-        say(f"Fixit offline console: {len(fixit.kb)} entries from {fixit.kb.directory}\n{PROMPT}\n")
-    buffer: list[str] = []
-    for raw in stdin:
-        line = raw.rstrip("\n")
-        if line.strip():
-            buffer.append(line)
-            continue
-        if buffer:
-            _answer(fixit, "\n".join(buffer), say)
-            buffer = []
-            if interactive:
-                say(f"\n{PROMPT}\n")
-    if buffer:
-        _answer(fixit, "\n".join(buffer), say)
+    if not stdin.isatty():
+        text = stdin.buffer.read().decode("utf-8", errors="replace") if hasattr(stdin, "buffer") else stdin.read()
+        if text.strip():
+            _answer(fixit, text, say)
+        stdout.flush()
+        return 0
+    say(f"Fixit offline console: {len(fixit.kb)} entries from {fixit.kb.directory}\n{PROMPT}\n")
     stdout.flush()
+    for paste in _pastes(stdin.fileno()):
+        if paste.strip():
+            _answer(fixit, paste, say)
+            say(f"\n{PROMPT}\n")
+            stdout.flush()
     return 0
+
+
+def _pastes(fd: int):
+    """Text read from a terminal, cut where the input pauses."""
+    pending = b""
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:  # Ctrl-D / end of input
+            if pending:
+                yield pending.decode("utf-8", errors="replace")
+            return
+        pending += chunk
+        if pending.endswith(b"\n") and not select.select([fd], [], [], PAUSE_SECONDS)[0]:
+            yield pending.decode("utf-8", errors="replace")
+            pending = b""
 
 
 def _answer(fixit: Fixit, paste: str, say) -> None:

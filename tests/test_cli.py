@@ -125,12 +125,50 @@ def test_eval_scores_labelled_lines_with_a_breakdown(tmp_path):
     assert done.returncode == 1
 
 
-def test_console_reads_piped_pastes_until_eof():
-    done = run_cli("run", stdin="INT771\n\nExport not completed. The batches for this reporting period are\n"
-                               "closed in Sage Intacct.\n")
+def test_console_answers_piped_input_as_one_paste_and_ends_at_eof():
+    done = run_cli("run", stdin="Hi,\n\nthe export failed with:\n\nExport not completed. The batches for this "
+                               "reporting period are\nclosed in Sage Intacct.\n\nThanks\n")
     out = done.stdout.decode()
     assert done.returncode == 0
-    assert out.count("INT771 Export Error") >= 2
+    assert out.count("*INT771 Export Error*") == 1 and "1. Sign in to Sage Intacct" in out
+
+
+def test_console_at_a_terminal_takes_a_multi_line_paste_as_one(tmp_path):
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+    import time
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "bot", "console"], cwd=ROOT, stdin=slave, stdout=slave,
+                               stderr=slave, close_fds=True)
+    os.close(slave)
+
+    def read_until(marker: bytes, timeout: float = 30) -> bytes:
+        seen, deadline = b"", time.monotonic() + timeout
+        while marker not in seen and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 65536)
+                except OSError:
+                    break
+        return seen
+
+    try:
+        assert b"Paste an error" in read_until(b"Paste an error")
+        os.write(master, b"Fwd: export failed\n\nCurrency does not exist in NetSuite.\n\nthanks\n")
+        out = read_until(b"Paste an error")
+        assert out.count(b"NS0012 Export Error") >= 1 and out.count(b"No match") == 0
+        os.write(master, b"XERO68\n")
+        assert b"XERO68" in read_until(b"Paste an error")
+        os.write(master, b"\x04")  # Ctrl-D
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(master)
 
 
 def test_make_run_with_piped_input():

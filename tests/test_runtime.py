@@ -97,3 +97,11 @@ def test_serve_without_tokens_is_a_clear_error():
     done = run_cli("serve", "--http")
     assert done.returncode == 2
     assert b"SLACK_BOT_TOKEN is not set" in done.stderr and b"Traceback" not in done.stderr
+
+
+def test_old_event_ids_are_pruned(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'e.db'}")
+    assert store.claim_event("Ev1", "C1", "1.1", ["INT771"]) == ["INT771"]
+    assert store.claim_event("Ev1", "C1", "1.1", ["INT771"]) is None
+    store.prune_events(older_than_days=-1)  # everything is older than "tomorrow"
+    assert store.claim_event("Ev1", "C1", "1.1", ["INT771"]) == []  # the thread keeps its answer

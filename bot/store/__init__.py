@@ -66,6 +66,7 @@ notices = Table(
 )
 
 UNMATCHED_CHARS = 500
+PRUNE_EVERY = 1000         # claims between two prunings of old event ids (Slack retries come within minutes)
 BUSY_SECONDS = 10          # how long a write waits for a database another process holds
 BUSY_RETRY_SECONDS = 0.0005
 
@@ -90,6 +91,7 @@ class Store:
         self._write_lock = threading.Lock() if self._sqlite else nullcontext()
         self._transaction(metadata.create_all)
         self.retention_seconds = retention_days * 86400
+        self._claims = 0
         self._new_event = self._insert_new(events)
         self._new_answer = self._insert_new(thread_answers)
 
@@ -123,6 +125,9 @@ class Store:
         """In one transaction: record the event (None if it was seen before, e.g. a Slack retry) and claim
         the entries not yet answered in the thread; returns those."""
         now = time.time()
+        self._claims += 1
+        if self._claims % PRUNE_EVERY == 0:
+            self.prune_events()
 
         def claim(conn):
             if event_id and not conn.execute(self._new_event, {"event_id": event_id, "seen_at": now}).rowcount:
