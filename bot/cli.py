@@ -237,10 +237,21 @@ def cmd_serve(args) -> int:
     settings = settings_for(args)
     if not settings.bot_token:
         raise CliError("SLACK_BOT_TOKEN is not set (see .env.example)")
-    if getattr(args, "http", False):
-        serve_http(settings, args.host, args.port, args.workers)
-    elif settings.app_token:
-        serve_socket_mode(settings)
-    else:
-        raise CliError("SLACK_APP_TOKEN is not set: set it for Socket Mode, or use `serve --http`")
+    from slack_sdk.errors import SlackApiError
+
+    from bot.checks.workspaces import WorkspacesError
+
+    try:
+        if getattr(args, "http", False):
+            serve_http(settings, args.host, args.port, args.workers)
+        elif settings.app_token:
+            serve_socket_mode(settings)
+        else:
+            raise CliError("SLACK_APP_TOKEN is not set: set it for Socket Mode, or use `serve --http`")
+    except SlackApiError as exc:
+        raise CliError(f"Slack refused the bot token ({exc.response.get('error')})") from None
+    except WorkspacesError as exc:
+        raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"could not reach the Slack Web API at {settings.api_url} ({exc})") from None
     return 0

@@ -105,3 +105,23 @@ def test_old_event_ids_are_pruned(tmp_path):
     assert store.claim_event("Ev1", "C1", "1.1", ["INT771"]) is None
     store.prune_events(older_than_days=-1)  # everything is older than "tomorrow"
     assert store.claim_event("Ev1", "C1", "1.1", ["INT771"]) == []  # the thread keeps its answer
+
+
+def test_serve_with_unreachable_slack_or_bad_workspaces_is_a_clear_error(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s",
+           "SLACK_API_URL": "http://127.0.0.1:9/api/", "FIXIT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--http", "--port", "0"], cwd=ROOT, env=env,
+                          capture_output=True, timeout=60)
+    assert done.returncode == 2 and b"could not reach the Slack Web API" in done.stderr
+    assert b"Traceback" not in done.stderr
+    bad = tmp_path / "w.yml"
+    bad.write_text("workspaces: 3\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--http"], cwd=ROOT, capture_output=True,
+                          env={**env, "FIXIT_WORKSPACES": str(bad)}, timeout=60)
+    assert done.returncode == 2 and b"needs a `workspaces:` list" in done.stderr
