@@ -6,7 +6,7 @@ Knows nothing of Slack beyond its markup; returns which entries to answer and wh
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
@@ -122,6 +122,20 @@ def densest_region(doc_words, q_words) -> list:
     return best
 
 
+def trim_stray_blocks(blocks: list, d_weights) -> list:
+    """Drop a first or last block of stopwords only ("the") that the LCS tied to a far-off occurrence:
+    it would stretch the matched region over words the paste does not have."""
+    def stray(block, neighbour) -> bool:
+        gap = abs(neighbour.a - (block.a + block.size)) if neighbour.a > block.a else abs(block.a - (
+            neighbour.a + neighbour.size))
+        return not any(d_weights[block.a: block.a + block.size]) and gap > 0
+    while len(blocks) > 1 and stray(blocks[0], blocks[1]):
+        blocks = blocks[1:]
+    while len(blocks) > 1 and stray(blocks[-1], blocks[-2]):
+        blocks = blocks[:-1]
+    return blocks
+
+
 _SENTENCE_END = re.compile(r"[.!?;:]|\s-\s")
 
 
@@ -154,6 +168,8 @@ class Matcher:
         self.kb = kb
         self.index = SearchIndex(kb)
         self.gate = gate or Gate()
+        # a stretch the writer put in quotes is meant as the error: a smaller part of it is enough
+        self.quote_gate = replace(self.gate, cut_recall=self.gate.cut_recall * 0.7)
         self.questions = QuestionMatcher(kb, self.index)
 
     # -- public --
@@ -178,8 +194,9 @@ class Matcher:
             hits = list(self._match_wording(masked))
             if not any(sure for _, sure in hits):
                 # "why does netsuite say 'the vendor doesn't have access to the transaction currency'?"
-                for quote in quoted(part[:MAX_FUZZY_CHARS]):
-                    hits += [(h, s) for h, s in self._match_wording(mask(quote)) if s]
+                quotes = quoted(part[:MAX_FUZZY_CHARS])
+                for quote in quotes + ([" … ".join(quotes)] if len(quotes) > 1 else []):
+                    hits += [(h, s) for h, s in self._match_wording(mask(quote), self.quote_gate) if s]
             for hit, sure in hits:
                 if sure and not unknown:
                     answered.setdefault(hit.entry_id, hit)
@@ -276,13 +293,13 @@ class Matcher:
         record or setting as the paste wins over one that only shares the generic part.
         """
         doc = self.index.docs[doc_index]
-        blocks = densest_region(doc.words, q_words)
+        d_weights = self.index.word_weights[doc_index]
+        blocks = trim_stray_blocks(densest_region(doc.words, q_words), d_weights)
         if not blocks:
             return None
         ds, qs = blocks[0].a, blocks[0].b
         de, qe = blocks[-1].a + blocks[-1].size, blocks[-1].b + blocks[-1].size
         weight = self.index.term_weight
-        d_weights = self.index.word_weights[doc_index]
 
         def mismatch(d_start: int, d_end: int, q_side) -> float:
             cost = sum(d_weights[d_start:d_end])
@@ -319,9 +336,9 @@ class Matcher:
         return Scored(doc.entry_id, key, recall, ratio, q_start, q_end, q_cover,
                       purity(explained, qs, qe, sentences), d_cover, sum(d_weights[k] > 0 for k in shared))
 
-    def _match_wording(self, masked: str):
+    def _match_wording(self, masked: str, gate: Gate | None = None):
         """Greedy: take the best-supported entry, blank its wording, look again (several errors per paste)."""
-        g = self.gate
+        g = gate or self.gate
         for _ in range(MAX_ANSWERS):
             scored = self._score_messages(masked)
             if not scored:
