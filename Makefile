@@ -26,6 +26,7 @@ kb-check: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/python -m bot eval tests/data/devset_generated.jsonl
 	$(BIN)/python -m bot eval tests/data/dev_pastes_handwritten.jsonl
+	$(BIN)/python -m bot eval tests/data/heldout.jsonl
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_match.py
