@@ -224,3 +224,30 @@ def test_cli_ask_with_workspace(tmp_path, monkeypatch, intacct):
     assert degraded.returncode == 0 and "1. Sign in to Sage Intacct" in text
     assert "Couldn't verify the period in Sage Intacct" in text
     assert USER[2].encode() not in degraded.stdout + degraded.stderr
+
+
+def test_settings_file_in_json_with_last_expense_date(tmp_path):
+    import json
+
+    from bot.checks.base import Question
+    from bot.checks.settings_file import SettingsFile, posting_date
+
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"connection": "xero", "config": {
+        "export": {"exportDate": "LAST_EXPENSE", "exporter": "ap@globex.example"},
+        "autoSync": {"enabled": False}, "postToNextOpenPeriod": True},
+        "reports": [{"reportID": "R00J5K2LM8P", "submitted": "2026-03-28", "lastExpenseDate": "2026-02-27"}]}),
+        encoding="utf-8")
+    provider = SettingsFile(path)
+    facts = provider.facts(Question("globex", None))
+    assert facts["export_date"].value == "last_expense"
+    assert facts["export_date"].text == "Your workspace exports with *Date of last expense*"
+    assert facts["auto_sync"].value is False and facts["post_to_next_open_period"].value is True
+    assert facts["preferred_exporter"].value == "ap@globex.example"
+    day, text = posting_date("last_expense", "R00J5K2LM8P", provider.reports()["R00J5K2LM8P"], TODAY)
+    assert day == date(2026, 2, 27) and text == "report R00J5K2LM8P has its last expense on 02/27/2026"
+    assert posting_date("submitted", "R404", {}, TODAY) is None
+    path.write_text("{not json", encoding="utf-8")
+    from bot.checks.base import ProviderError
+    with pytest.raises(ProviderError, match="not valid YAML/JSON"):
+        provider.facts(Question("globex", None))
