@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import time
 
@@ -39,17 +40,37 @@ def test_channels_file_and_bad_modes(tmp_path):
         Settings.load(env={"FIXIT_CHANNEL_MODES": "C1=sometimes"}, env_file=None)
 
 
-def test_two_instances_on_one_database_answer_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
+def store_contract(url: str) -> None:
+    """What every backend must do: two instances sharing one database claim each thing once."""
     first, second = Store(url), Store(url)
     assert first.first_delivery("Ev1") is True
     assert second.first_delivery("Ev1") is False
-    assert second.claim_answer("C1", "1.1", "INT771") is True
+    assert first.claim_event("Ev2", "C1", "1.1", ["INT771", "NS0012"]) == ["INT771", "NS0012"]
+    assert second.claim_event("Ev2", "C1", "1.1", ["INT771"]) is None          # a Slack retry
+    assert second.claim_event("Ev3", "C1", "1.1", ["INT771", "XERO68"]) == ["XERO68"]
     assert first.claim_answer("C1", "1.1", "INT771") is False
-    assert first.thread_entries("C1", "1.1") == ["INT771"]
     first.release_answer("C1", "1.1", "INT771")
     assert second.claim_answer("C1", "1.1", "INT771") is True
-    assert first.most_answered() == [("INT771", 1)]
+    assert sorted(first.thread_entries("C1", "1.1")) == ["INT771", "NS0012", "XERO68"]
+    assert sorted(first.most_answered()) == [("INT771", 1), ("NS0012", 1), ("XERO68", 1)]
+    first.record_feedback("INT771", "U1", "C1", "1.1", "down")
+    assert second.feedback_for("INT771") == {"down": 1}
+    assert first.notify_once("bad:acme") is True and second.notify_once("bad:acme") is False
+
+
+def test_two_instances_on_one_sqlite_database(tmp_path):
+    store_contract(f"sqlite:///{tmp_path / 'shared.db'}")
+
+
+def test_two_instances_on_one_postgresql_database():
+    url = os.environ.get("FIXIT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set FIXIT_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL when it can)")
+    from sqlalchemy import create_engine
+
+    from bot.store import metadata
+    metadata.drop_all(create_engine(url))
+    store_contract(url)
 
 
 def test_unmatched_pastes_are_truncated_and_expire(tmp_path):

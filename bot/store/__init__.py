@@ -130,14 +130,16 @@ class Store:
             self.prune_events()
 
         def claim(conn):
-            if event_id and not conn.execute(self._new_event, {"event_id": event_id, "seen_at": now}).rowcount:
+            if event_id and conn.execute(self._new_event, {"event_id": event_id, "seen_at": now}).first() is None:
                 return None
             return [entry_id for entry_id in entry_ids if conn.execute(self._new_answer, {
-                "channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now}).rowcount]
+                "channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now}
+            ).first() is not None]
         return self._transaction(claim)
 
     def _insert_new(self, table: Table):
-        """INSERT that skips a row whose key exists (SQLite and PostgreSQL both say ON CONFLICT DO NOTHING)."""
+        """INSERT that skips a row whose key exists (SQLite and PostgreSQL both say ON CONFLICT DO NOTHING);
+        it returns the key when the row was inserted (rowcount is not reliable on every driver)."""
         dialect = self.engine.dialect.name
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
@@ -145,7 +147,7 @@ class Store:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             raise NotImplementedError(f"claims need ON CONFLICT support; {dialect} is not supported")
-        return dialect_insert(table).on_conflict_do_nothing()
+        return dialect_insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
 
     def claim_answer(self, channel: str, thread_ts: str, entry_id: str) -> bool:
         """True if this entry has not been answered in this thread yet (and records that it now is)."""
