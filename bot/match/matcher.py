@@ -204,7 +204,9 @@ class Matcher:
                     suggested.setdefault(hit.entry_id, hit)
             if len(answered) >= MAX_ANSWERS:
                 break
-        if not answered and not mentions and not self._close_to_an_error(cleaned, suggested.values()):
+        if (not answered and not mentions and not _LEADING_HEADER.match(cleaned.lower())
+                and not self._close_to_an_error(cleaned, suggested.values())):
+            # a question ("how do I update my Sage Intacct credentials?"), not an "Export Error: …" paste
             ranked = self.questions.rank(cleaned[:MAX_FUZZY_CHARS])
             for hit, sure in self.questions.decide(ranked):
                 (answered if sure else suggested).setdefault(hit.entry_id, hit)
@@ -316,9 +318,11 @@ class Matcher:
         gaps = list(zip(blocks, blocks[1:], strict=False))
         missed = sum(mismatch(x.a + x.size, y.a, q_words[x.b + x.size: y.b]) for x, y in gaps)
         explained = {b.b + k for b in blocks for k in range(b.size)} | {qe - 1}
+        filled = []  # the paste's words standing where the wording has a [placeholder]
         for x, y in gaps:
-            if MASK in doc.words[x.a + x.size: y.a]:
+            if MASK in doc.words[x.a + x.size: y.a] and y.b > x.b + x.size:
                 explained.update(range(x.b + x.size, y.b))
+                filled.append((q_spans[x.b + x.size][0], q_spans[y.b - 1][1]))
         # Words just outside the stretch that differ on both sides are substitutions too
         # ("…before exporting to QuickBooks *Online*" against "…QuickBooks *Desktop*").
         after = min(EDGE_WORDS, len(doc.words) - de, len(q_words) - qe)
@@ -329,7 +333,11 @@ class Matcher:
         recall = gained / max(self.index.doc_weight[doc_index], 1e-9)
         d_text = doc.text[doc.spans[ds][0]: doc.spans[de - 1][1]]
         q_start, q_end = q_spans[qs][0], q_spans[qe - 1][1]
-        ratio = fuzz.ratio(d_text, masked[q_start:q_end])
+        q_text, cursor = [], q_start
+        for start, end in filled:  # compare "project Apollo Rollout in" with "project # in"
+            q_text += [masked[cursor:start], MASK]
+            cursor = end
+        ratio = fuzz.ratio(d_text, "".join(q_text) + masked[cursor:q_end])
         q_cover = matched_q / max(sum(w != MASK for w in q_words), 1)
         shared = [k for b in blocks for k in range(b.a, b.a + b.size) if doc.words[k] != MASK]
         d_cover = len(shared) / max(len(doc.words) - doc.words.count(MASK), 1)
