@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +57,9 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     def on_error(error, body, logger):
         logger.error("listener failed (%s) for %s", type(error).__name__, (body or {}).get("type"))
 
+    # The knowledge base and its index are large and live as long as the process: keep them out of the
+    # cyclic garbage collector's full passes, which would otherwise rescan them every few requests.
+    gc.freeze()
     if watch:
         reloader.start()
         try:
