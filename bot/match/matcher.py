@@ -62,7 +62,7 @@ class Gate:
     strong_key: float = 25.0
     margin: float = 2.5          # lead in key over the next entry needed to answer ...
     relative_margin: float = 0.2  # ... or this share of the best key, when smaller
-    suggest_recall: float = 0.35
+    suggest_recall: float = 0.55  # below this, a chatter line that shares a phrase would be offered
     suggest_key: float = 8.0
 
 
@@ -210,6 +210,9 @@ class Matcher:
             ranked = self.questions.rank(cleaned[:MAX_FUZZY_CHARS])
             for hit, sure in self.questions.decide(ranked):
                 (answered if sure else suggested).setdefault(hit.entry_id, hit)
+            if not ranked and not suggested:
+                for hit in self.questions.unnamed_system_suggestions(cleaned[:MAX_FUZZY_CHARS]):
+                    suggested.setdefault(hit.entry_id, hit)
         result.answers = list(answered.values())[:MAX_ANSWERS]
         result.suggestions = [h for h in suggested.values() if h.entry_id not in answered][:3]
         return result

@@ -50,6 +50,9 @@ def asks_for_help(text: str) -> bool:
     return bool(_ASKING.search(text))
 
 
+UNNAMED_SYSTEM_SUGGEST = 0.85  # without a system named, only a question this close to an FAQ is suggested
+
+
 def systems_named(terms: set[str]) -> set[str]:
     named = {system for system, names in SYSTEM_NAMES.items() if terms & names}
     if terms & QUICKBOOKS:
@@ -126,6 +129,15 @@ class QuestionMatcher:
         with_answer = doc_terms | self.index.answer_terms.get((doc.entry_id, doc.faq_index), frozenset())
         covered = sum(weight(t) for t in with_answer & content) / asked
         return 0.55 * f1 + 0.3 * covered + 0.15 * fuzz.token_sort_ratio(doc.text, masked) / 100
+
+    def unnamed_system_suggestions(self, text: str) -> list[Hit]:
+        """A question naming no system ("why isn't my report exporting automatically?"): the FAQ entries
+        of every system that answer it well, as suggestions only, never as a sure answer."""
+        if self.systems_in(text):
+            return []
+        ranked = self.rank(text, systems=set(SYSTEM_NAMES))
+        return [Hit(doc.entry_id, round(score * 100, 1), "question", doc.faq_index)
+                for score, doc in ranked[:3] if score >= UNNAMED_SYSTEM_SUGGEST]
 
     def decide(self, ranked: list[tuple[float, Doc]]):
         """(hit, sure) pairs: one sure answer, or up to three suggestions, or nothing."""
