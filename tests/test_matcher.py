@@ -107,3 +107,19 @@ def test_hostile_input_never_crashes(matcher):
 def test_code_at_the_end_of_a_megabyte_is_still_found(matcher):
     text = "x " * 90_000 + "NS0012"
     assert matcher.match(text).answer_ids == ["NS0012"]
+
+
+def test_question_naming_no_system_gets_faq_suggestions_only(matcher):
+    result = matcher.match("why isn't my report exporting automatically?")
+    assert result.answer_ids == []
+    assert result.suggestion_ids and all(i.endswith("-FAQ") for i in result.suggestion_ids)
+    assert matcher.match("why is the report late?").suggestion_ids == []
+
+
+def test_chatter_sharing_a_phrase_is_rarely_offered_a_suggestion(matcher):
+    from conftest import DATA, KB_DIR
+    lines = [line.strip() for path in (KB_DIR / "chatter.txt", DATA / "dev_chatter.txt")
+             for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
+    offered = [line for line in lines if matcher.match(line).suggestions]
+    assert len(offered) <= len(lines) * 0.02, offered
