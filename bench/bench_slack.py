@@ -133,6 +133,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=400)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for both apps")
+    parser.add_argument("--repeat", type=int, default=1, help="run the pair this many times (median ratio)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -146,10 +147,12 @@ def main() -> None:
         env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
                "FIXIT_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SLACK_APP_TOKEN": ""}
         workers = ["--workers", str(args.workers)]
-        rows.append(run("bare Bolt app", [sys.executable, __file__, "--serve-bare", *workers], env, fake, texts,
-                        args.concurrency))
-        rows.append(run("Fixit", [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", *workers],
-                        env, fake, texts, args.concurrency))
+        for n in range(args.repeat):  # alternate the two apps, so drift on the machine hits both alike
+            env["FIXIT_DATABASE_URL"] = f"sqlite:///{tmp}/bench-{n}.db"  # a fresh store: no thread answered yet
+            rows.append(run("bare Bolt app", [sys.executable, __file__, "--serve-bare", *workers], env, fake,
+                            texts, args.concurrency))
+            rows.append(run("Fixit", [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
+                                      *workers], env, fake, texts, args.concurrency))
     fake.close()
     print(f"{args.events} signed message events, concurrency {args.concurrency}; each app served by uvicorn "
           f"with {args.workers} worker process(es); load generator and loopback Slack in this process")
@@ -158,7 +161,9 @@ def main() -> None:
     for r in rows:
         print(f"| {r['app']} | {r['events']} | {r['ok']} | {r['events_per_s']:.0f} | {r['p50_ms']:.1f} "
               f"| {r['p99_ms']:.1f} |")
-    print(f"Fixit / bare throughput: {rows[1]['events_per_s'] / rows[0]['events_per_s']:.2f}")
+    ratios = sorted(f["events_per_s"] / b["events_per_s"] for b, f in zip(rows[::2], rows[1::2], strict=True))
+    print(f"Fixit / bare throughput: {statistics.median(ratios):.2f} (median of {len(ratios)}: "
+          f"{', '.join(f'{r:.2f}' for r in ratios)})")
 
 
 if __name__ == "__main__":
