@@ -102,9 +102,6 @@ def run(name: str, command: list[str], env: dict, fake: FakeSlack, texts: list[s
         posts = fake.wait_for("chat.postMessage", len(events), timeout=120)
         end = max(p.at for p in posts)
         latencies = sorted((p.at - sent[p.args["thread_ts"]]) * 1000 for p in posts if p.args["thread_ts"] in sent)
-        if os.environ.get("BENCH_DEBUG"):
-            slow = sorted(((p.at - sent[p.args["thread_ts"]]) * 1000, p.args["thread_ts"]) for p in posts)[-8:]
-            print(name, "wall", end - start, "slowest", slow, file=sys.stderr)
         return {"app": name, "events": len(events), "ok": statuses.count(200),
                 "events_per_s": len(events) / (end - start),
                 "p50_ms": statistics.median(latencies), "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)]}

@@ -58,6 +58,21 @@ def intacct():
     fake.close()
 
 
+@pytest.fixture
+def qbo():
+    fake = qbo_fake("qbo-t0ken-xyz", book_close="2026-03-31")
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def xero():
+    millis = int(datetime(2026, 3, 31, tzinfo=UTC).timestamp() * 1000)
+    fake = xero_fake("xero-t0ken-xyz", period_lock=f"/Date({millis}+0000)/", year_end="2025-12-31T00:00:00")
+    yield fake
+    fake.close()
+
+
 def run_checks(kb, path, entry_id="INT771", paste=PASTE, runner=None):
     runner = runner or CheckRunner(today=lambda: TODAY)
     return runner.run(load_workspaces(path).get("acme"), kb.get(entry_id), paste)
@@ -143,41 +158,43 @@ def test_secrets_never_reach_logs_or_messages(kb, tmp_path, monkeypatch, intacct
     assert "***" in caplog.text
 
 
-def test_quickbooks_online_book_close_date(kb, tmp_path, monkeypatch):
-    qbo = qbo_fake("qbo-t0ken-xyz", book_close="2026-03-31")
-    try:
-        report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, qbo=qbo), entry_id="ONL888",
-                            paste="ONL888 on report R0012")
-        assert report.lines == ["Your workspace exports with *Submitted date*; report R0012 was submitted on "
-                                "03/28/2026, but the QuickBooks Online books are closed through 03/31/2026 → "
-                                "*change the export date* or reopen the period."]
-        method, path, headers, _ = qbo.requests[0]
-        assert path.startswith("/v3/company/42/preferences") and headers["Authorization"] == "Bearer qbo-t0ken-xyz"
-        for mode, reason in (("unauthorized", "credentials were rejected (HTTP 401)"),
-                             ("rate_limited", "rate limited (HTTP 429)"), ("http500", "server error (HTTP 503)"),
-                             ("broken_json", "unreadable response (malformed JSON)")):
-            qbo.mode = mode
-            report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, qbo=qbo), entry_id="ONL888",
-                                paste="ONL888 R0012", runner=CheckRunner(today=lambda: TODAY, cache_seconds=0))
-            assert report.failures == {"QuickBooks Online": reason}
-            assert report.lines == [f"Couldn't verify the book close date in QuickBooks Online (QuickBooks Online: "
-                                    f"{reason})."]
-    finally:
-        qbo.close()
+def test_quickbooks_online_book_close_date(kb, tmp_path, monkeypatch, qbo):
+    report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, qbo=qbo), entry_id="ONL888",
+                        paste="ONL888 on report R0012")
+    assert report.lines == ["Your workspace exports with *Submitted date*; report R0012 was submitted on "
+                            "03/28/2026, but the QuickBooks Online books are closed through 03/31/2026 → "
+                            "*change the export date* or reopen the period."]
+    method, path, headers, _ = qbo.requests[0]
+    assert path.startswith("/v3/company/42/preferences") and headers["Authorization"] == "Bearer qbo-t0ken-xyz"
 
 
-def test_xero_lock_dates(kb, tmp_path, monkeypatch):
-    millis = int(datetime(2026, 3, 31, tzinfo=UTC).timestamp() * 1000)
-    xero = xero_fake("xero-t0ken-xyz", period_lock=f"/Date({millis}+0000)/", year_end="2025-12-31T00:00:00")
-    try:
-        report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, xero=xero), entry_id="XERO33",
-                            paste="XERO33 R0012")
-        assert report.lines == ["Your workspace exports with *Submitted date*; report R0012 was submitted on "
-                                "03/28/2026, on or before the lock: Xero's lock date is 03/31/2026 → *move the lock "
-                                "date* in Xero, or export with a later date."]
-        assert xero.requests[0][2]["Xero-tenant-id"] == "tenant-1"
-    finally:
-        xero.close()
+@pytest.mark.parametrize("fake_name, entry_id, what", [
+    ("qbo", "ONL888", "Couldn't verify the book close date in QuickBooks Online (QuickBooks Online: {})."),
+    ("xero", "XERO33", "Couldn't verify Xero's lock dates (Xero: {})."),
+])
+@pytest.mark.parametrize("mode, reason", [
+    ("unauthorized", "credentials were rejected (HTTP 401)"), ("rate_limited", "rate limited (HTTP 429)"),
+    ("http500", "server error (HTTP 503)"), ("broken_json", "unreadable response (malformed JSON)"),
+])
+def test_json_provider_failures_degrade_to_a_note(kb, tmp_path, monkeypatch, request, fake_name, entry_id, what,
+                                                  mode, reason):
+    fake = request.getfixturevalue(fake_name)
+    fake.mode = mode
+    report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, **{fake_name: fake}), entry_id=entry_id,
+                        paste=f"{entry_id} R0012")
+    name = "QuickBooks Online" if fake_name == "qbo" else "Xero"
+    assert report.failures == {name: reason}
+    assert report.lines == [what.format(reason)]
+    assert (report.bad_credentials == [name]) is (mode == "unauthorized")
+
+
+def test_xero_lock_dates(kb, tmp_path, monkeypatch, xero):
+    report = run_checks(kb, workspaces_file(tmp_path, monkeypatch, xero=xero), entry_id="XERO33",
+                        paste="XERO33 R0012")
+    assert report.lines == ["Your workspace exports with *Submitted date*; report R0012 was submitted on "
+                            "03/28/2026, on or before the lock: Xero's lock date is 03/31/2026 → *move the lock "
+                            "date* in Xero, or export with a later date."]
+    assert xero.requests[0][2]["Xero-tenant-id"] == "tenant-1"
     assert xero_date("/Date(1711843200000+0000)/") == date(2024, 3, 31)
     assert xero_date("2024-03-31T00:00:00") == date(2024, 3, 31) and xero_date("") is None
 

@@ -72,5 +72,19 @@ def http_failure(exc: Exception) -> ProviderError:
     return ProviderError(type(exc).__name__)
 
 
+def get_json(url: str, headers: dict, params: dict | None = None):
+    """GET a JSON API; its decoded body, or ProviderError for an HTTP failure or a body that is not JSON."""
+    try:
+        with http_client() as client:
+            response = client.get(url, params=params, headers={"Accept": "application/json", **headers})
+            response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise http_failure(exc) from None
+    try:
+        return response.json()
+    except ValueError:
+        raise ProviderError("unreadable response (malformed JSON)") from None
+
+
 def fmt_date(day: date) -> str:
     return day.strftime("%m/%d/%Y")

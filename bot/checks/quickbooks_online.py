@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-import httpx
-
-from bot.checks.base import Fact, ProviderError, Question, fmt_date, http_client, http_failure
+from bot.checks.base import Fact, ProviderError, Question, fmt_date, get_json
 from bot.checks.redact import REDACT
 
 DEFAULT_BASE_URL = "https://quickbooks.api.intuit.com"
@@ -22,16 +20,10 @@ class QuickBooksOnline:
         REDACT.add(token)
 
     def facts(self, question: Question) -> dict[str, Fact]:
-        url = f"{self.base_url}/v3/company/{self.realm_id}/preferences"
+        body = get_json(f"{self.base_url}/v3/company/{self.realm_id}/preferences",
+                        {"Authorization": f"Bearer {self.token}"}, params={"minorversion": "75"})
         try:
-            with http_client() as client:
-                response = client.get(url, params={"minorversion": "75"},
-                                      headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
-                response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise http_failure(exc) from None
-        try:
-            prefs = response.json()["Preferences"]
+            prefs = body["Preferences"]
             raw = (prefs.get("AccountingInfoPrefs") or {}).get("BookCloseDate")
         except (ValueError, KeyError, TypeError, AttributeError):
             raise ProviderError("unreadable response (malformed JSON)") from None

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.checks.base import Fact, Facts, ProviderError, Question
+from bot.checks.base import Fact, Facts, Provider, ProviderError, Question
 from bot.checks.redact import REDACT, RedactingFilter
 from bot.checks.settings_file import SettingsFile, posting_date
 from bot.checks.workspaces import Workspace
@@ -59,7 +59,7 @@ class CheckRunner:
         report = WorkspaceReport(workspace.name)
         needed = {c["fact"] for c in entry.checks} | {name for c in entry.checks for name in _names(c)}
         facts = Facts()
-        providers = []
+        providers: list[Provider] = []
         for spec in workspace.providers:
             try:
                 providers.append(spec.build(workspace.base))

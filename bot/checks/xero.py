@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-import httpx
-
-from bot.checks.base import Fact, ProviderError, Question, fmt_date, http_client, http_failure
+from bot.checks.base import Fact, ProviderError, Question, fmt_date, get_json
 from bot.checks.redact import REDACT
 
 DEFAULT_BASE_URL = "https://api.xero.com/api.xro/2.0"
@@ -35,16 +33,10 @@ class Xero:
         REDACT.add(token)
 
     def facts(self, question: Question) -> dict[str, Fact]:
+        body = get_json(f"{self.base_url}/Organisation",
+                        {"Authorization": f"Bearer {self.token}", "Xero-tenant-id": self.tenant_id})
         try:
-            with http_client() as client:
-                response = client.get(f"{self.base_url}/Organisation", headers={
-                    "Authorization": f"Bearer {self.token}", "Xero-tenant-id": self.tenant_id,
-                    "Accept": "application/json"})
-                response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise http_failure(exc) from None
-        try:
-            organisation = response.json()["Organisations"][0]
+            organisation = body["Organisations"][0]
             period_lock = xero_date(organisation.get("PeriodLockDate"))
             year_end_lock = xero_date(organisation.get("EndOfYearLockDate"))
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):

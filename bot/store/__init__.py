@@ -26,7 +26,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 metadata = MetaData()
 
@@ -94,6 +94,7 @@ class Store:
         self._claims = 0
         self._new_event = self._insert_new(events)
         self._new_answer = self._insert_new(thread_answers)
+        self._new_notice = self._insert_new(notices)
 
     def _transaction(self, work: Callable):
         """Run `work(connection)` in a write transaction and return its result. With SQLite, this
@@ -108,18 +109,15 @@ class Store:
                     raise
                 time.sleep(BUSY_RETRY_SECONDS)
 
-    def _once(self, statement) -> bool:
-        try:
-            self._transaction(lambda conn: conn.execute(statement))
-            return True
-        except IntegrityError:
-            return False
+    def _insert_once(self, statement, row: dict) -> bool:
+        """Insert a row keyed by its primary key; True only for the first to do so."""
+        return self._transaction(lambda conn: conn.execute(statement, row).first() is not None)
 
     # -- events and threads --
 
     def first_delivery(self, event_id: str) -> bool:
         """True the first time an event id is seen (Slack retries deliver the same id again)."""
-        return self._once(insert(events).values(event_id=event_id, seen_at=time.time()))
+        return self._insert_once(self._new_event, {"event_id": event_id, "seen_at": time.time()})
 
     def claim_event(self, event_id: str, channel: str, thread_ts: str, entry_ids: list[str]) -> list[str] | None:
         """In one transaction: record the event (None if it was seen before, e.g. a Slack retry) and claim
@@ -151,8 +149,8 @@ class Store:
 
     def claim_answer(self, channel: str, thread_ts: str, entry_id: str) -> bool:
         """True if this entry has not been answered in this thread yet (and records that it now is)."""
-        return self._once(insert(thread_answers).values(channel=channel, thread_ts=thread_ts, entry_id=entry_id,
-                                                        answered_at=time.time()))
+        return self._insert_once(self._new_answer, {"channel": channel, "thread_ts": thread_ts,
+                                                     "entry_id": entry_id, "answered_at": time.time()})
 
     def release_answer(self, channel: str, thread_ts: str, entry_id: str) -> None:
         """Undo a claim whose answer could not be posted, so a later paste can try again."""
@@ -211,7 +209,7 @@ class Store:
     # -- one-time notices (e.g. bad credentials told to admins once) --
 
     def notify_once(self, key: str) -> bool:
-        return self._once(insert(notices).values(key=key[:200], at=time.time()))
+        return self._insert_once(self._new_notice, {"key": key[:200], "at": time.time()})
 
     def prune_events(self, older_than_days: int = 2) -> None:
         cutoff = time.time() - older_than_days * 86400
