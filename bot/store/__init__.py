@@ -79,6 +79,19 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
+class InsertOnce:
+    """An INSERT … ON CONFLICT DO NOTHING RETURNING compiled once for the engine's driver, run on its cursor."""
+
+    def __init__(self, compiled) -> None:
+        self.sql = str(compiled)
+        self._positions = compiled.positiontup  # the parameter order for drivers taking `?`; None for named
+
+    def run(self, cursor, row: dict) -> bool:
+        """True when the row was inserted, False when its key was already there."""
+        cursor.execute(self.sql, tuple(row[name] for name in self._positions) if self._positions else row)
+        return cursor.fetchone() is not None
+
+
 class Store:
     def __init__(self, url: str = "sqlite:///fixit.db", retention_days: int = 30) -> None:
         self._sqlite = url.startswith("sqlite")
@@ -89,6 +102,7 @@ class Store:
         if self._sqlite:
             sqlalchemy_event.listen(self.engine, "connect", _sqlite_pragmas)
         self._write_lock = threading.Lock() if self._sqlite else nullcontext()
+        self._driver_error = self.engine.dialect.loaded_dbapi.OperationalError
         self._transaction(metadata.create_all)
         self.retention_seconds = retention_days * 86400
         self._claims = 0
@@ -99,19 +113,42 @@ class Store:
     def _transaction(self, work: Callable):
         """Run `work(connection)` in a write transaction and return its result. With SQLite, this
         process's threads take turns on a lock, and a file locked by another process is retried at once."""
+        return self._retrying(lambda: self._in_engine_transaction(work))
+
+    def _in_engine_transaction(self, work: Callable):
+        with self._write_lock, self.engine.begin() as conn:
+            return work(conn)
+
+    def _claim_transaction(self, work: Callable):
+        """Like `_transaction`, but `work(cursor)` gets the driver's cursor: claims are made for every answer,
+        and SQLAlchemy's per-statement machinery costs about twice the inserts themselves."""
+        def attempt():
+            with self._write_lock:
+                connection = self.engine.raw_connection()
+                try:
+                    result = work(connection.cursor())
+                    connection.commit()
+                    return result
+                except BaseException:
+                    connection.rollback()
+                    raise
+                finally:
+                    connection.close()  # back to the pool
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable):
         deadline = time.monotonic() + BUSY_SECONDS
         while True:
             try:
-                with self._write_lock, self.engine.begin() as conn:
-                    return work(conn)
-            except OperationalError as exc:
+                return attempt()
+            except (OperationalError, self._driver_error) as exc:
                 if not self._sqlite or "locked" not in str(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(BUSY_RETRY_SECONDS)
 
-    def _insert_once(self, statement, row: dict) -> bool:
+    def _insert_once(self, statement: InsertOnce, row: dict) -> bool:
         """Insert a row keyed by its primary key; True only for the first to do so."""
-        return self._transaction(lambda conn: conn.execute(statement, row).first() is not None)
+        return self._claim_transaction(lambda cursor: statement.run(cursor, row))
 
     # -- events and threads --
 
@@ -127,15 +164,14 @@ class Store:
         if self._claims % PRUNE_EVERY == 0:
             self.prune_events()
 
-        def claim(conn):
-            if event_id and conn.execute(self._new_event, {"event_id": event_id, "seen_at": now}).first() is None:
+        def claim(cursor):
+            if event_id and not self._new_event.run(cursor, {"event_id": event_id, "seen_at": now}):
                 return None
-            return [entry_id for entry_id in entry_ids if conn.execute(self._new_answer, {
-                "channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now}
-            ).first() is not None]
-        return self._transaction(claim)
+            return [entry_id for entry_id in entry_ids if self._new_answer.run(cursor, {
+                "channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now})]
+        return self._claim_transaction(claim)
 
-    def _insert_new(self, table: Table):
+    def _insert_new(self, table: Table) -> InsertOnce:
         """INSERT that skips a row whose key exists (SQLite and PostgreSQL both say ON CONFLICT DO NOTHING);
         it returns the key when the row was inserted (rowcount is not reliable on every driver)."""
         dialect = self.engine.dialect.name
@@ -145,7 +181,8 @@ class Store:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert
         else:
             raise NotImplementedError(f"claims need ON CONFLICT support; {dialect} is not supported")
-        return dialect_insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        statement = dialect_insert(table).on_conflict_do_nothing().returning(*table.primary_key.columns)
+        return InsertOnce(statement.compile(dialect=self.engine.dialect))
 
     def claim_answer(self, channel: str, thread_ts: str, entry_id: str) -> bool:
         """True if this entry has not been answered in this thread yet (and records that it now is)."""
