@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import functools
+import heapq
 import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
 from bot.codes import CODE_PATTERN, leading_code
 from bot.kb import KnowledgeBase
-from bot.match.normalize import clean, mask
+from bot.match.normalize import MASK, clean, mask
 
 # Words that say nothing about which error it is; they count for alignment, not for retrieval.
 STOPWORDS = frozenset("""
@@ -30,6 +33,7 @@ _ERROR_HEADER = re.compile(r"^(?:[\w ]{0,20}?\b)?(?:export|sync)?\s*error\s*:\s*
 _PLAIN = re.compile(r"[^a-z0-9_]+")
 
 
+@functools.lru_cache(maxsize=65_536)
 def stem(word: str) -> str:
     """A light plural fold, so 'permissions' meets 'permission' and 'locations' meets 'location'."""
     if len(word) > 4 and word.endswith("ies"):
@@ -78,6 +82,27 @@ class Doc:
     spans: tuple[tuple[int, int], ...] = ()
 
 
+def prefix_sums(values) -> tuple:
+    total, out = 0, [0]
+    for v in values:
+        total += v
+        out.append(total)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class DocSums:
+    """Running totals over a wording's words, so the aligner sums any stretch in constant time."""
+
+    weight: tuple[float, ...]   # IDF weight
+    masks: tuple[int, ...]      # '#' placeholders
+    terms: tuple[int, ...]      # words that carry weight
+
+    @classmethod
+    def of(cls, words, weights) -> DocSums:
+        return cls(prefix_sums(weights), prefix_sums(w == MASK for w in words), prefix_sums(w > 0 for w in weights))
+
+
 class SearchIndex:
     def __init__(self, kb: KnowledgeBase) -> None:
         self.codes: dict[str, str] = {}
@@ -114,6 +139,13 @@ class SearchIndex:
                 self.postings[self.docs[i].kind][term].append(i)
         self.doc_weight = [sum(self.idf[t] for t in doc.terms) for doc in self.docs]
         self.word_weights = [tuple(self.term_weight(w) for w in doc.words) for doc in self.docs]
+        self.word_ids: dict[str, int] = {}
+        for doc in self.docs:
+            for w in doc.words:
+                self.word_ids.setdefault(w, len(self.word_ids))
+        self.doc_word_ids = [[self.word_ids[w] for w in doc.words] for doc in self.docs]
+        self.doc_sums = [DocSums.of(doc.words, weights) for doc, weights in zip(self.docs, self.word_weights,
+                                                                                strict=True)]
         self.docs_of: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i, doc in enumerate(self.docs):
             self.docs_of[(doc.entry_id, doc.kind)].append(i)
@@ -140,6 +172,17 @@ class SearchIndex:
             known = self._corrections[word] = best
         return known
 
+    def query_ids(self, words) -> list[int]:
+        """Words as integers, the KB's numbering (rapidfuzz aligns integers faster than strings); a word
+        the KB does not use gets a negative number of its own. Nothing shared is changed (threads)."""
+        known, unknown = self.word_ids, {}
+        return [known.get(w) if w in known else unknown.setdefault(w, -1 - len(unknown)) for w in words]
+
+    def corrected_tokens(self, masked: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+        """`tokens`, with misspelt words read as the KB words they stand for."""
+        words, spans = tokens(masked)
+        return tuple(self.correct(w) for w in words), spans
+
     def term_weight(self, term: str) -> float:
         """IDF of a content word; 0 for stopwords, masks and words the KB does not use."""
         return self.idf.get(term, 0.0) if term not in STOPWORDS else 0.0
@@ -157,6 +200,4 @@ class SearchIndex:
             for i in ids:
                 gained[i] += w
         weight = self.doc_weight
-        scored = [(i, g / weight[i], g) for i, g in gained.items()]
-        scored.sort(key=lambda x: x[1], reverse=True)
-        return scored[:limit]
+        return heapq.nlargest(limit, ((i, g / weight[i], g) for i, g in gained.items()), key=itemgetter(1))

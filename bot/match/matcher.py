@@ -14,7 +14,7 @@ from rapidfuzz.distance import LCSseq
 from bot.codes import CodeMention, find_codes
 from bot.kb import KnowledgeBase
 from bot.match.hit import Hit
-from bot.match.index import SearchIndex, strip_codes, tokens
+from bot.match.index import SearchIndex, prefix_sums, strip_codes
 from bot.match.normalize import MASK, clean, mask
 from bot.match.questions import QuestionMatcher
 
@@ -109,9 +109,9 @@ MAX_GAP = 4      # words of other text allowed inside one occurrence of a wordin
 EDGE_WORDS = 2   # words either side of a matched stretch checked for substitutions
 
 
-def densest_region(doc_words, q_words) -> list:
+def densest_region(doc_ids, q_ids) -> list:
     """The largest cluster of in-order shared words (rapidfuzz matching blocks), or []."""
-    blocks = [b for b in LCSseq.editops(doc_words, q_words).as_matching_blocks() if b.size]
+    blocks = [b for b in LCSseq.editops(doc_ids, q_ids).as_matching_blocks() if b.size]
     best, best_size, start = [], 0, 0
     for i in range(len(blocks) + 1):
         if i == len(blocks) or (i > start and blocks[i].b - (blocks[i - 1].b + blocks[i - 1].size) > MAX_GAP):
@@ -122,13 +122,14 @@ def densest_region(doc_words, q_words) -> list:
     return best
 
 
-def trim_stray_blocks(blocks: list, d_weights) -> list:
+def trim_stray_blocks(blocks: list, d_terms) -> list:
     """Drop a first or last block of stopwords only ("the") that the LCS tied to a far-off occurrence:
-    it would stretch the matched region over words the paste does not have."""
+    it would stretch the matched region over words the paste does not have. `d_terms`: running count of
+    the wording's weighted words."""
     def stray(block, neighbour) -> bool:
         gap = abs(neighbour.a - (block.a + block.size)) if neighbour.a > block.a else abs(block.a - (
             neighbour.a + neighbour.size))
-        return not any(d_weights[block.a: block.a + block.size]) and gap > 0
+        return d_terms[block.a + block.size] == d_terms[block.a] and gap > 0
     while len(blocks) > 1 and stray(blocks[0], blocks[1]):
         blocks = blocks[1:]
     while len(blocks) > 1 and stray(blocks[-1], blocks[-2]):
@@ -157,10 +158,37 @@ def sentence_ids(masked: str, spans) -> list[int]:
     return ids
 
 
-def purity(explained: set[int], start: int, end: int, sentences: list[int]) -> float:
-    touched = set(sentences[start:end])
-    words = [i for i, s in enumerate(sentences) if s in touched]
-    return sum(i in explained for i in words) / max(len(words), 1)
+@dataclass(frozen=True)
+class Query:
+    """A masked paste prepared once for aligning against many wordings."""
+
+    masked: str
+    words: tuple[str, ...]          # typo-corrected, plurals folded
+    spans: tuple[tuple[int, int], ...]
+    ids: list[int]                  # the words as the index numbers them
+    weight: tuple[float, ...]       # running total of the words' weights
+    content: int                    # words that are not '#'
+    sentence_start: tuple[int, ...]  # for each word, the first word of its sentence
+    sentence_end: tuple[int, ...]    # ... and the word after its sentence
+
+    @classmethod
+    def of(cls, masked: str, index: SearchIndex, words=None, spans=None) -> Query:
+        """`words` and `spans`, when given, are those of `index.corrected_tokens(masked)`."""
+        if words is None:
+            words, spans = index.corrected_tokens(masked)
+        sentences = sentence_ids(masked, spans)
+        starts, ends = [], []
+        for i, s in enumerate(sentences):  # sentence numbers only grow: each sentence is a run of words
+            starts.append(i if i == 0 or sentences[i - 1] != s else starts[-1])
+        for i in range(len(sentences) - 1, -1, -1):
+            ends.append(i + 1 if i == len(sentences) - 1 or sentences[i + 1] != sentences[i] else ends[-1])
+        return cls(masked, words, spans, index.query_ids(words), prefix_sums(index.term_weight(w) for w in words),
+                   sum(w != MASK for w in words), tuple(starts), tuple(reversed(ends)))
+
+    def purity(self, explained: set[int], start: int, end: int) -> float:
+        """Share of the words of the sentences holding words start..end that the match explains."""
+        lo, hi = self.sentence_start[start], self.sentence_end[end - 1]
+        return sum(lo <= i < hi for i in explained) / max(hi - lo, 1)
 
 
 class Matcher:
@@ -253,12 +281,10 @@ class Matcher:
 
     def _consume(self, masked: str, entry_id: str) -> str:
         """Blank out the wording of `entry_id` that follows its code, so it is not matched again."""
-        q_words, q_spans = tokens(masked)
-        q_words = tuple(self.index.correct(w) for w in q_words)
-        sentences = sentence_ids(masked, q_spans)
+        query = Query.of(masked, self.index)
         best = None
         for i in self.index.docs_of[(entry_id, "message")]:
-            scored = self._align(i, masked, q_words, q_spans, sentences)
+            scored = self._align(i, query)
             if scored and (best is None or scored.key > best.key):
                 best = scored
         if best is None or not best.close(self.gate):
@@ -268,12 +294,11 @@ class Matcher:
     # -- wording --
 
     def _score_messages(self, masked: str, prune: bool = True) -> list[Scored]:
-        q_words, q_spans = tokens(masked)
-        q_words = tuple(self.index.correct(w) for w in q_words)
+        q_words, q_spans = self.index.corrected_tokens(masked)
         terms = {w for w in q_words if w in self.index.idf}
         if not terms or sum(self.index.term_weight(w) for w in terms) < self.gate.cut_key:
             return []  # too little KB vocabulary to pass any gate
-        sentences = sentence_ids(masked, q_spans)
+        query = Query.of(masked, self.index, q_words, q_spans)
         out: dict[str, Scored] = {}
         best_key = 0.0
         candidates = sorted(self.index.candidates(terms, "message", CANDIDATES), key=lambda c: c[2], reverse=True)
@@ -283,13 +308,13 @@ class Matcher:
             if prune and shared_weight * 1.25 < max(self.gate.cut_key, best_key - self.gate.margin):
                 continue
             doc = self.index.docs[i]
-            scored = self._align(i, masked, q_words, q_spans, sentences)
+            scored = self._align(i, query)
             if scored and (doc.entry_id not in out or scored.key > out[doc.entry_id].key):
                 out[doc.entry_id] = scored
                 best_key = max(best_key, scored.key)
         return sorted(out.values(), key=lambda s: s.key, reverse=True)
 
-    def _align(self, doc_index: int, masked: str, q_words, q_spans, sentences) -> Scored | None:
+    def _align(self, doc_index: int, q: Query) -> Scored | None:
         """How much of this wording the paste holds, and where (in full, truncated, or inside other text).
 
         Words shared in order (LCS, after typo correction) locate the stretch of the paste holding the
@@ -298,54 +323,55 @@ class Matcher:
         record or setting as the paste wins over one that only shares the generic part.
         """
         doc = self.index.docs[doc_index]
-        d_weights = self.index.word_weights[doc_index]
-        blocks = trim_stray_blocks(densest_region(doc.words, q_words), d_weights)
+        sums = self.index.doc_sums[doc_index]
+        d_weight, d_masks, d_terms, q_weight = sums.weight, sums.masks, sums.terms, q.weight
+        blocks = trim_stray_blocks(densest_region(self.index.doc_word_ids[doc_index], q.ids), d_terms)
         if not blocks:
             return None
+        q_words, masked = q.words, q.masked
         ds, qs = blocks[0].a, blocks[0].b
         de, qe = blocks[-1].a + blocks[-1].size, blocks[-1].b + blocks[-1].size
-        weight = self.index.term_weight
 
-        def mismatch(d_start: int, d_end: int, q_side) -> float:
-            cost = sum(d_weights[d_start:d_end])
+        def mismatch(d_start: int, d_end: int, q_start: int, q_end: int) -> float:
+            cost = d_weight[d_end] - d_weight[d_start]
             # a [placeholder] stands for whatever the paste has there
-            return cost if MASK in doc.words[d_start:d_end] else cost + sum(weight(w) for w in q_side)
+            return cost if d_masks[d_end] > d_masks[d_start] else cost + q_weight[q_end] - q_weight[q_start]
 
-        gained = sum(sum(d_weights[b.a: b.a + b.size]) for b in blocks)
+        gained = sum(d_weight[b.a + b.size] - d_weight[b.a] for b in blocks)
         matched_q = sum(b.size for b in blocks)
         if qe == len(q_words) - 1 and de < len(doc.words) and len(q_words[qe]) >= 2 \
                 and doc.words[de].startswith(q_words[qe]) and masked.rstrip().endswith(q_words[qe]):
             # the paste was cut off in the middle of the next word ("…to reso")
-            gained += d_weights[de] * len(q_words[qe]) / len(doc.words[de])
+            gained += self.index.word_weights[doc_index][de] * len(q_words[qe]) / len(doc.words[de])
             de, qe, matched_q = de + 1, qe + 1, matched_q + 1
         gaps = list(zip(blocks, blocks[1:], strict=False))
-        missed = sum(mismatch(x.a + x.size, y.a, q_words[x.b + x.size: y.b]) for x, y in gaps)
+        missed = sum(mismatch(x.a + x.size, y.a, x.b + x.size, y.b) for x, y in gaps)
         explained = {b.b + k for b in blocks for k in range(b.size)} | {qe - 1}
         filled = []  # the paste's words standing where the wording has a [placeholder]
         for x, y in gaps:
-            if MASK in doc.words[x.a + x.size: y.a] and y.b > x.b + x.size:
+            if d_masks[y.a] > d_masks[x.a + x.size] and y.b > x.b + x.size:
                 explained.update(range(x.b + x.size, y.b))
-                filled.append((q_spans[x.b + x.size][0], q_spans[y.b - 1][1]))
+                filled.append((q.spans[x.b + x.size][0], q.spans[y.b - 1][1]))
         # Words just outside the stretch that differ on both sides are substitutions too
         # ("…before exporting to QuickBooks *Online*" against "…QuickBooks *Desktop*").
         after = min(EDGE_WORDS, len(doc.words) - de, len(q_words) - qe)
         before = min(EDGE_WORDS, ds, qs)
-        missed += mismatch(de, de + after, q_words[qe: qe + after])
-        missed += mismatch(ds - before, ds, q_words[qs - before: qs])
+        missed += mismatch(de, de + after, qe, qe + after)
+        missed += mismatch(ds - before, ds, qs - before, qs)
         key = gained - self.gate.mismatch_cost * missed
         recall = gained / max(self.index.doc_weight[doc_index], 1e-9)
         d_text = doc.text[doc.spans[ds][0]: doc.spans[de - 1][1]]
-        q_start, q_end = q_spans[qs][0], q_spans[qe - 1][1]
+        q_start, q_end = q.spans[qs][0], q.spans[qe - 1][1]
         q_text, cursor = [], q_start
         for start, end in filled:  # compare "project Apollo Rollout in" with "project # in"
             q_text += [masked[cursor:start], MASK]
             cursor = end
         ratio = fuzz.ratio(d_text, "".join(q_text) + masked[cursor:q_end])
-        q_cover = matched_q / max(sum(w != MASK for w in q_words), 1)
-        shared = [k for b in blocks for k in range(b.a, b.a + b.size) if doc.words[k] != MASK]
-        d_cover = len(shared) / max(len(doc.words) - doc.words.count(MASK), 1)
-        return Scored(doc.entry_id, key, recall, ratio, q_start, q_end, q_cover,
-                      purity(explained, qs, qe, sentences), d_cover, sum(d_weights[k] > 0 for k in shared))
+        shared = sum(b.size - (d_masks[b.a + b.size] - d_masks[b.a]) for b in blocks)
+        d_cover = shared / max(len(doc.words) - d_masks[-1], 1)
+        return Scored(doc.entry_id, key, recall, ratio, q_start, q_end, matched_q / max(q.content, 1),
+                      q.purity(explained, qs, qe), d_cover,
+                      sum(d_terms[b.a + b.size] - d_terms[b.a] for b in blocks))
 
     def _match_wording(self, masked: str, gate: Gate | None = None):
         """Greedy: take the best-supported entry, blank its wording, look again (several errors per paste)."""
