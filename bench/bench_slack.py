@@ -1,13 +1,14 @@
 """Slack app benchmark: signed events at concurrency 20 against the HTTP server (uvicorn + Bolt's ASGI
 adapter), answered into a loopback Slack Web API. Fixit (`python -m bot serve --http`, the production
-command) and a bare Bolt app that posts a fixed reply run one after the other in the same run, each in
-its own process, against the same load generator and fake Slack, so the table compares like with like.
+command) and a bare Bolt app that posts a fixed reply are both served, each in its own process, and take
+turns in short blocks against the same load generator and fake Slack, so the table compares like with like.
 
-    python bench/bench_slack.py [--events 400] [--concurrency 20]
+    python bench/bench_slack.py [--events 300] [--blocks 6] [--concurrency 20] [--workers 1]
 
 Concurrency N means N people pasting at once, each waiting for the answer in the thread before pasting
-again (a closed loop, like `hey -c N`). Prints events/s (first paste sent → last answer received) and
-p50/p99 time from sending an event to its answer arriving at the fake Slack.
+again (a closed loop, like `hey -c N`). Prints events/s (first paste sent → last answer received, the
+median over an app's blocks), p50/p99 time from sending an event to its answer arriving at the fake Slack,
+the CPU each server and this process spent per event (Linux), and the median of the block-pair ratios.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,8 +63,8 @@ def pastes(n: int) -> list[str]:
 
 
 def start_server(command: list[str], env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(command, env={**os.environ, **env}, cwd=ROOT, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen([*command, "--port", str(port)], env={**os.environ, **env}, cwd=ROOT,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -75,40 +77,73 @@ def start_server(command: list[str], env: dict, port: int) -> subprocess.Popen:
     raise RuntimeError("server did not start")
 
 
-def run(name: str, command: list[str], env: dict, fake: FakeSlack, texts: list[str], concurrency: int) -> dict:
-    port = free_port()
-    process = start_server([*command, "--port", str(port)], env, port)
-    sender = SlackSender(f"http://127.0.0.1:{port}/slack/events")
+def cpu_seconds(pid: int, children: bool = True) -> float:
+    """User + system CPU so far of a process, and of its child processes (uvicorn's workers) if asked
+    (Linux /proc; 0 elsewhere)."""
     try:
-        warm = [message(t, ts=f"1800000000.{i:06d}") for i, t in enumerate(texts[:20])]
-        for event in warm:
-            sender.event(event)
-        fake.wait_for("chat.postMessage", len(warm), timeout=60)
-        fake.reset()
-        events = [message(t, ts=f"1800000001.{i:06d}", channel=f"CB{i % 50}") for i, t in enumerate(texts)]
-        sent: dict[str, float] = {}
+        pids = [pid]
+        if children:
+            pids += map(int, Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+        total = 0
+        for p in pids:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return 0.0
 
-        def converse(event: dict) -> int:
-            """One of `concurrency` people: paste, wait for the answer in the thread, then the next paste."""
-            answered = fake.expect_answer(event["ts"])
-            sent[event["ts"]] = time.perf_counter()
-            status = sender.event(event)[0]
-            answered.wait(timeout=60)
-            return status
 
-        start = time.perf_counter()
-        with ThreadPoolExecutor(concurrency) as pool:
-            statuses = list(pool.map(converse, events))
-        posts = fake.wait_for("chat.postMessage", len(events), timeout=120)
-        end = max(p.at for p in posts)
-        latencies = sorted((p.at - sent[p.args["thread_ts"]]) * 1000 for p in posts if p.args["thread_ts"] in sent)
-        return {"app": name, "events": len(events), "ok": statuses.count(200),
-                "events_per_s": len(events) / (end - start),
-                "p50_ms": statistics.median(latencies), "p99_ms": latencies[max(int(len(latencies) * 0.99) - 1, 0)]}
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        fake.reset()
+@dataclass
+class Block:
+    """What one run of events against one app measured."""
+
+    events: int
+    ok: int
+    rate: float                # events/s, first paste sent → last answer received
+    latencies: list[float]     # ms from sending each event to its answer arriving
+    server_cpu: float          # CPU seconds the app's server used meanwhile
+    harness_cpu: float         # ... and this process (load generator and fake Slack)
+
+
+@dataclass
+class AppUnderTest:
+    """One app under test: its server process, where it listens, and its measured blocks."""
+
+    name: str
+    process: subprocess.Popen
+    sender: SlackSender
+    blocks: list[Block] = field(default_factory=list)
+
+    def total(self, what: str) -> float:
+        return sum(getattr(b, what) for b in self.blocks)
+
+
+def drive(app: AppUnderTest, fake: FakeSlack, texts: list[str], concurrency: int, ts_prefix: str) -> Block:
+    """Send `texts` as signed message events, `concurrency` people at a time, each waiting for the answer
+    in the thread before pasting again (a closed loop)."""
+    fake.reset()
+    events = [message(t, ts=f"{ts_prefix}.{i:06d}", channel=f"CB{i % 50}") for i, t in enumerate(texts)]
+    sent: dict[str, float] = {}
+
+    def converse(event: dict) -> int:
+        answered = fake.expect_answer(event["ts"])
+        sent[event["ts"]] = time.perf_counter()
+        status = app.sender.event(event)[0]
+        answered.wait(timeout=60)
+        return status
+
+    def harness_cpu() -> float:
+        return cpu_seconds(os.getpid(), children=False)
+
+    server_before, harness_before = cpu_seconds(app.process.pid), harness_cpu()
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        statuses = list(pool.map(converse, events))
+    posts = fake.wait_for("chat.postMessage", len(events), timeout=120)
+    end = max(p.at for p in posts)
+    return Block(len(events), statuses.count(200), len(events) / (end - start),
+                 [(p.at - sent[p.args["thread_ts"]]) * 1000 for p in posts if p.args["thread_ts"] in sent],
+                 cpu_seconds(app.process.pid) - server_before, harness_cpu() - harness_before)
 
 
 def bare_asgi():
@@ -125,12 +160,17 @@ def serve_bare(port: int, workers: int) -> None:
                 log_level="warning")
 
 
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(int(len(ordered) * share) - 1, 0)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=400)
+    parser.add_argument("--events", type=int, default=300, help="events per block")
+    parser.add_argument("--blocks", type=int, default=6, help="blocks per app, alternating between the apps")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for both apps")
-    parser.add_argument("--repeat", type=int, default=1, help="run the pair this many times (median ratio)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -138,29 +178,48 @@ def main() -> None:
         serve_bare(args.port, args.workers)
         return
     fake = FakeSlack()
-    texts = pastes(args.events)
-    rows = []
+    texts = pastes(args.events * args.blocks * 2)
+    workers = ["--workers", str(args.workers)]
     with tempfile.TemporaryDirectory() as tmp:
         env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
                "FIXIT_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SLACK_APP_TOKEN": ""}
-        workers = ["--workers", str(args.workers)]
-        for n in range(args.repeat):  # alternate the two apps, so drift on the machine hits both alike
-            env["FIXIT_DATABASE_URL"] = f"sqlite:///{tmp}/bench-{n}.db"  # a fresh store: no thread answered yet
-            rows.append(run("bare Bolt app", [sys.executable, __file__, "--serve-bare", *workers], env, fake,
-                            texts, args.concurrency))
-            rows.append(run("Fixit", [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
-                                      *workers], env, fake, texts, args.concurrency))
+        commands = {"bare Bolt app": [sys.executable, __file__, "--serve-bare", *workers],
+                    "Fixit": [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", *workers]}
+        apps = []
+        try:
+            for name, command in commands.items():
+                port = free_port()
+                apps.append(AppUnderTest(name, start_server(command, env, port),
+                                SlackSender(f"http://127.0.0.1:{port}/slack/events")))
+            for n, app in enumerate(apps):  # warm up (first requests import and compile lazily); not counted
+                drive(app, fake, texts[:40], args.concurrency, f"170000000{n}")
+            # Both servers stay up and take turns in short blocks (ABBA order), so a change in the machine's
+            # speed during the run (this box's varies by up to 2x) hits both alike. A pair gives one ratio.
+            ratios, cursor = [], 0
+            for block in range(args.blocks):
+                for app in (apps if block % 2 == 0 else apps[::-1]):
+                    chunk = texts[cursor: cursor + args.events]
+                    cursor += args.events
+                    app.blocks.append(drive(app, fake, chunk, args.concurrency, f"18{block:02d}{cursor:06d}"))
+                ratios.append(apps[1].blocks[-1].rate / apps[0].blocks[-1].rate)
+        finally:
+            for app in apps:
+                app.process.terminate()
+                app.process.wait(timeout=10)
     fake.close()
-    print(f"{args.events} signed message events, concurrency {args.concurrency}; each app served by uvicorn "
-          f"with {args.workers} worker process(es); load generator and loopback Slack in this process")
-    print("| app | events | HTTP 200 | events/s | p50 ms to answer | p99 ms to answer |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for r in rows:
-        print(f"| {r['app']} | {r['events']} | {r['ok']} | {r['events_per_s']:.0f} | {r['p50_ms']:.1f} "
-              f"| {r['p99_ms']:.1f} |")
-    ratios = sorted(f["events_per_s"] / b["events_per_s"] for b, f in zip(rows[::2], rows[1::2], strict=True))
-    print(f"Fixit / bare throughput: {statistics.median(ratios):.2f} (median of {len(ratios)}: "
-          f"{', '.join(f'{r:.2f}' for r in ratios)})")
+    print(f"{args.blocks} blocks of {args.events} signed message events per app, concurrency {args.concurrency}; "
+          f"each app served by uvicorn with {args.workers} worker process(es); load generator and loopback "
+          f"Slack in this process; {os.cpu_count()} CPUs")
+    print("| app | events | HTTP 200 | events/s (median block) | p50 ms to answer | p99 ms to answer "
+          "| server CPU ms/event | harness CPU ms/event |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for app in apps:
+        events, latencies = app.total("events"), [ms for b in app.blocks for ms in b.latencies]
+        print(f"| {app.name} | {events} | {app.total('ok')} | {statistics.median(b.rate for b in app.blocks):.0f} "
+              f"| {percentile(latencies, 0.5):.1f} | {percentile(latencies, 0.99):.1f} "
+              f"| {app.total('server_cpu') / events * 1000:.2f} | {app.total('harness_cpu') / events * 1000:.2f} |")
+    print(f"Fixit / bare throughput: {statistics.median(ratios):.2f} (median of {len(ratios)} block pairs; "
+          f"range {min(ratios):.2f}-{max(ratios):.2f})")
 
 
 if __name__ == "__main__":
