@@ -79,6 +79,17 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
+def _commit(connection, work: Callable):
+    """`work(cursor)` in a transaction on a DB-API connection: committed, or rolled back if it raises."""
+    try:
+        result = work(connection.cursor())
+        connection.commit()
+        return result
+    except BaseException:
+        connection.rollback()
+        raise
+
+
 class InsertOnce:
     """An INSERT … ON CONFLICT DO NOTHING RETURNING compiled once for the engine's driver, run on its cursor."""
 
@@ -103,6 +114,7 @@ class Store:
             sqlalchemy_event.listen(self.engine, "connect", _sqlite_pragmas)
         self._write_lock = threading.Lock() if self._sqlite else nullcontext()
         self._driver_error = self.engine.dialect.loaded_dbapi.OperationalError
+        self._claim_connection = None
         self._transaction(metadata.create_all)
         self.retention_seconds = retention_days * 86400
         self._claims = 0
@@ -121,17 +133,17 @@ class Store:
 
     def _claim_transaction(self, work: Callable):
         """Like `_transaction`, but `work(cursor)` gets the driver's cursor: claims are made for every answer,
-        and SQLAlchemy's per-statement machinery costs about twice the inserts themselves."""
+        and SQLAlchemy's per-statement machinery costs about twice the inserts themselves. With SQLite, claims
+        share one connection, used only under the write lock (no pool round trip per claim)."""
         def attempt():
             with self._write_lock:
+                if self._sqlite:
+                    if self._claim_connection is None:
+                        self._claim_connection = self.engine.raw_connection()
+                    return _commit(self._claim_connection, work)
                 connection = self.engine.raw_connection()
                 try:
-                    result = work(connection.cursor())
-                    connection.commit()
-                    return result
-                except BaseException:
-                    connection.rollback()
-                    raise
+                    return _commit(connection, work)
                 finally:
                     connection.close()  # back to the pool
         return self._retrying(attempt)
