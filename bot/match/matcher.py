@@ -6,6 +6,7 @@ Knows nothing of Slack beyond its markup; returns which entries to answer and wh
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 
 from rapidfuzz import fuzz
@@ -147,15 +148,18 @@ returns returned returning throws throwing threw complains complaining
 """.split())
 
 
-def sentence_ids(masked: str, spans) -> list[int]:
-    """For each word of a masked paste, the number of the sentence (or line, or quote) it is in."""
-    ids, current, previous_end, previous_word = [], 0, 0, ""
-    for start, end in spans:
-        if _SENTENCE_END.search(masked, previous_end, start) or previous_word in REPORTING_WORDS:
-            current += 1
-        ids.append(current)
-        previous_end, previous_word = end, masked[start:end]
-    return ids
+def sentence_starts(masked: str, spans) -> list[int]:
+    """The words of a masked paste that start a sentence (or line, or quote), as indices: 0 and up."""
+    marks = [m.start() for m in _SENTENCE_END.finditer(masked)]  # never inside a word
+    starts, k, previous_word = [0], 0, ""
+    for i, (start, end) in enumerate(spans):
+        after_mark = False
+        while k < len(marks) and marks[k] < start:
+            after_mark, k = True, k + 1
+        if i and (after_mark or previous_word in REPORTING_WORDS):
+            starts.append(i)
+        previous_word = masked[start:end]
+    return starts
 
 
 @dataclass(frozen=True)
@@ -168,26 +172,23 @@ class Query:
     ids: list[int]                  # the words as the index numbers them
     weight: tuple[float, ...]       # running total of the words' weights
     content: int                    # words that are not '#'
-    sentence_start: tuple[int, ...]  # for each word, the first word of its sentence
-    sentence_end: tuple[int, ...]    # ... and the word after its sentence
+    sentence_starts: list[int]
 
     @classmethod
     def of(cls, masked: str, index: SearchIndex, words=None, spans=None) -> Query:
         """`words` and `spans`, when given, are those of `index.corrected_tokens(masked)`."""
         if words is None:
             words, spans = index.corrected_tokens(masked)
-        sentences = sentence_ids(masked, spans)
-        starts, ends = [], []
-        for i, s in enumerate(sentences):  # sentence numbers only grow: each sentence is a run of words
-            starts.append(i if i == 0 or sentences[i - 1] != s else starts[-1])
-        for i in range(len(sentences) - 1, -1, -1):
-            ends.append(i + 1 if i == len(sentences) - 1 or sentences[i + 1] != sentences[i] else ends[-1])
-        return cls(masked, words, spans, index.query_ids(words), prefix_sums(index.term_weight(w) for w in words),
-                   sum(w != MASK for w in words), tuple(starts), tuple(reversed(ends)))
+        weight = index.term_weight
+        return cls(masked, words, spans, index.query_ids(words), prefix_sums([weight(w) for w in words]),
+                   len(words) - words.count(MASK), sentence_starts(masked, spans))
 
     def purity(self, explained: set[int], start: int, end: int) -> float:
         """Share of the words of the sentences holding words start..end that the match explains."""
-        lo, hi = self.sentence_start[start], self.sentence_end[end - 1]
+        starts = self.sentence_starts
+        lo = starts[bisect_right(starts, start) - 1]
+        after = bisect_right(starts, end - 1)
+        hi = starts[after] if after < len(starts) else len(self.words)
         return sum(lo <= i < hi for i in explained) / max(hi - lo, 1)
 
 
@@ -337,8 +338,15 @@ class Matcher:
             # a [placeholder] stands for whatever the paste has there
             return cost if d_masks[d_end] > d_masks[d_start] else cost + q_weight[q_end] - q_weight[q_start]
 
-        gained = sum(d_weight[b.a + b.size] - d_weight[b.a] for b in blocks)
-        matched_q = sum(b.size for b in blocks)
+        gained = matched_q = shared = shared_terms = 0
+        explained = set()
+        for b in blocks:
+            d_end = b.a + b.size
+            gained += d_weight[d_end] - d_weight[b.a]
+            matched_q += b.size
+            shared += b.size - (d_masks[d_end] - d_masks[b.a])  # placeholders are not words the paste shares
+            shared_terms += d_terms[d_end] - d_terms[b.a]
+            explained.update(range(b.b, b.b + b.size))
         if qe == len(q_words) - 1 and de < len(doc.words) and len(q_words[qe]) >= 2 \
                 and doc.words[de].startswith(q_words[qe]) and masked.rstrip().endswith(q_words[qe]):
             # the paste was cut off in the middle of the next word ("…to reso")
@@ -346,7 +354,7 @@ class Matcher:
             de, qe, matched_q = de + 1, qe + 1, matched_q + 1
         gaps = list(zip(blocks, blocks[1:], strict=False))
         missed = sum(mismatch(x.a + x.size, y.a, x.b + x.size, y.b) for x, y in gaps)
-        explained = {b.b + k for b in blocks for k in range(b.size)} | {qe - 1}
+        explained.add(qe - 1)
         filled = []  # the paste's words standing where the wording has a [placeholder]
         for x, y in gaps:
             if d_masks[y.a] > d_masks[x.a + x.size] and y.b > x.b + x.size:
@@ -367,11 +375,10 @@ class Matcher:
             q_text += [masked[cursor:start], MASK]
             cursor = end
         ratio = fuzz.ratio(d_text, "".join(q_text) + masked[cursor:q_end])
-        shared = sum(b.size - (d_masks[b.a + b.size] - d_masks[b.a]) for b in blocks)
         d_cover = shared / max(len(doc.words) - d_masks[-1], 1)
         return Scored(doc.entry_id, key, recall, ratio, q_start, q_end, matched_q / max(q.content, 1),
                       q.purity(explained, qs, qe), d_cover,
-                      sum(d_terms[b.a + b.size] - d_terms[b.a] for b in blocks))
+                      shared_terms)
 
     def _match_wording(self, masked: str, gate: Gate | None = None):
         """Greedy: take the best-supported entry, blank its wording, look again (several errors per paste)."""

@@ -47,7 +47,7 @@ def clean(text: str) -> str:
     text = _CONTROL.sub(" ", text.translate(_CHAR_MAP))
     if text.count(":") > 1:
         text = _EMOJI.sub(" ", text)
-    return _EMPHASIS.sub("", text)
+    return _EMPHASIS.sub("", text) if "*" in text or "~" in text or "_" in text else text
 
 
 def _reference_label(m: re.Match) -> str:
@@ -69,14 +69,13 @@ _VARIABLE = re.compile(
     | \b\d[\d,]*\.\d+\b                                   # 12.50
     | (?<![\w#])[\w-]*\d[\w-]*                            # anything with a digit: R00123, VEN-0042, 4000
     """,
-    re.VERBOSE | re.IGNORECASE,
+    re.VERBOSE,  # applied to lower-cased text only
 )
 _MAY_VARY = re.compile(r"[\d@$€£¥]|http|www\.")  # every _VARIABLE alternative needs one of these
 _QUOTES = re.compile(r"[\"']")
 _NON_TEXT = re.compile(r"[^\w#.,:;?!()/&%+\s-]+")
 _MASK_RUN = re.compile(r"#(?:[\s\-/.,:]*#)+")
-_SPACE = re.compile(r"\s+")
-_SPACE_BEFORE_PUNCT = re.compile(r" ([.,:;?!)])")
+_PUNCT_AFTER_SPACE = ".,:;?!)"
 
 
 def mask(text: str) -> str:
@@ -89,7 +88,11 @@ def mask(text: str) -> str:
     text = _NON_TEXT.sub(" ", _QUOTES.sub("", text))
     if MASK in text:
         text = _MASK_RUN.sub(MASK, text)
-    return _SPACE_BEFORE_PUNCT.sub(r"\1", _SPACE.sub(" ", text)).strip()
+    text = " ".join(text.split())
+    for punct in _PUNCT_AFTER_SPACE:  # "account ." -> "account."
+        if " " + punct in text:
+            text = text.replace(" " + punct, punct)
+    return text
 
 
 def normalize(text: str) -> str:
