@@ -64,6 +64,13 @@ class Fixit:
             log.error("%s: %s; using the default template", entry_id, exc)
             return self.renderer.card(replace(entry, template=""), faq_index, workspace=workspace)
 
+    def prerendered(self) -> Fixit:
+        """Render every entry's card now (a server does this once per knowledge base, so the first paste
+        of each error is answered as fast as the next one)."""
+        for entry in self.kb:
+            self.card(entry.id)
+        return self
+
     @classmethod
     def from_directory(cls, directory: str | Path | None = None) -> Fixit:
         return cls(load_knowledge_base(directory or default_kb_dir()))

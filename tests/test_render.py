@@ -100,3 +100,24 @@ def test_a_broken_entry_template_falls_back_to_the_default_card(kb, tmp_path):
     fixit = Fixit(load_knowledge_base(tmp_path))
     reply = fixit.reply("INT771")
     assert reply.cards and "1. Sign in to Sage Intacct" in reply.cards[0].text
+
+
+def test_a_server_renders_every_card_when_the_kb_loads(kb, tmp_path, caplog):
+    """The Slack runtime pre-renders: a broken template shows in the log at load, before any paste."""
+    import logging
+
+    from conftest import write_entry
+
+    from bot.kb import load_knowledge_base
+    from bot.pipeline import Fixit
+
+    write_entry(tmp_path, "si/INT771.yaml", kb.get("INT771").source.read_text(encoding="utf-8")
+                + "template: missing.j2\n")
+    write_entry(tmp_path, "si/INT035.yaml", kb.get("INT035").source.read_text(encoding="utf-8"))
+    with caplog.at_level(logging.ERROR, logger="fixit"):
+        fixit = Fixit(load_knowledge_base(tmp_path)).prerendered()
+    assert "INT771" in caplog.text and "missing.j2" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="fixit"):
+        assert "1. Sign in to Sage Intacct" in fixit.reply("INT771").cards[0].text
+    assert caplog.text == ""  # answered from the card rendered at load

@@ -42,7 +42,7 @@ class Runtime:
 
 def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     kb_dir = Path(settings.kb_dir) if settings.kb_dir else default_kb_dir()
-    reloader = Reloader(kb_dir, Fixit)
+    reloader = Reloader(kb_dir, lambda kb: Fixit(kb).prerendered())
     store = Store(settings.database_url, settings.unmatched_retention_days)
     install_log_redaction()
     service = SlackService(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
