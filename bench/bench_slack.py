@@ -220,6 +220,10 @@ def main() -> None:
               f"| {app.total('server_cpu') / events * 1000:.2f} | {app.total('harness_cpu') / events * 1000:.2f} |")
     print(f"Fixit / bare throughput: {statistics.median(ratios):.2f} (median of {len(ratios)} block pairs; "
           f"range {min(ratios):.2f}-{max(ratios):.2f})")
+    bare_cpu, fixit_cpu = (app.total("server_cpu") / app.total("events") for app in apps)
+    if fixit_cpu:
+        print(f"bare / Fixit server CPU per event: {bare_cpu / fixit_cpu:.2f} (the throughput ratio when each server "
+              f"process, not the shared cores, is the limit)")
 
 
 if __name__ == "__main__":
