@@ -377,8 +377,7 @@ class Matcher:
         ratio = fuzz.ratio(d_text, "".join(q_text) + masked[cursor:q_end])
         d_cover = shared / max(len(doc.words) - d_masks[-1], 1)
         return Scored(doc.entry_id, key, recall, ratio, q_start, q_end, matched_q / max(q.content, 1),
-                      q.purity(explained, qs, qe), d_cover,
-                      shared_terms)
+                      q.purity(explained, qs, qe), d_cover, shared_terms)
 
     def _match_wording(self, masked: str, gate: Gate | None = None):
         """Greedy: take the best-supported entry, blank its wording, look again (several errors per paste)."""

@@ -75,7 +75,7 @@ _MAY_VARY = re.compile(r"[\d@$€£¥]|http|www\.")  # every _VARIABLE alternati
 _QUOTES = re.compile(r"[\"']")
 _NON_TEXT = re.compile(r"[^\w#.,:;?!()/&%+\s-]+")
 _MASK_RUN = re.compile(r"#(?:[\s\-/.,:]*#)+")
-_PUNCT_AFTER_SPACE = ".,:;?!)"
+_NO_SPACE_BEFORE = ".,:;?!)"
 
 
 def mask(text: str) -> str:
@@ -89,7 +89,7 @@ def mask(text: str) -> str:
     if MASK in text:
         text = _MASK_RUN.sub(MASK, text)
     text = " ".join(text.split())
-    for punct in _PUNCT_AFTER_SPACE:  # "account ." -> "account."
+    for punct in _NO_SPACE_BEFORE:  # "account ." -> "account."
         if " " + punct in text:
             text = text.replace(" " + punct, punct)
     return text
