@@ -62,9 +62,10 @@ def pastes(n: int) -> list[str]:
     return [texts[i % len(texts)] for i in range(n)]
 
 
-def start_server(command: list[str], env: dict, port: int) -> subprocess.Popen:
+def start_server(command: list[str], env: dict, port: int, cpus: set[int] | None = None) -> subprocess.Popen:
+    pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     process = subprocess.Popen([*command, "--port", str(port)], env={**os.environ, **env}, cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pin)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -171,12 +172,21 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=6, help="blocks per app, alternating between the apps")
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for both apps")
+    parser.add_argument("--pin", action="store_true",
+                        help="servers on CPU 0, this process (load generator, fake Slack) on the others (Linux)")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(args.port, args.workers)
         return
+    server_cpus = None
+    if args.pin:
+        cpus = os.sched_getaffinity(0)
+        if len(cpus) < 2:
+            parser.error("--pin needs at least 2 CPUs")
+        server_cpus = {min(cpus)}
+        os.sched_setaffinity(0, cpus - server_cpus)
     fake = FakeSlack()
     texts = pastes(args.events * args.blocks * 2)
     workers = ["--workers", str(args.workers)]
@@ -189,7 +199,7 @@ def main() -> None:
         try:
             for name, command in commands.items():
                 port = free_port()
-                apps.append(AppUnderTest(name, start_server(command, env, port),
+                apps.append(AppUnderTest(name, start_server(command, env, port, server_cpus),
                                 SlackSender(f"http://127.0.0.1:{port}/slack/events")))
             for n, app in enumerate(apps):  # warm up (first requests import and compile lazily); not counted
                 drive(app, fake, texts[:40], args.concurrency, f"170000000{n}")
@@ -209,7 +219,8 @@ def main() -> None:
     fake.close()
     print(f"{args.blocks} blocks of {args.events} signed message events per app, concurrency {args.concurrency}; "
           f"each app served by uvicorn with {args.workers} worker process(es); load generator and loopback "
-          f"Slack in this process; {os.cpu_count()} CPUs")
+          f"Slack in this process; {os.cpu_count()} CPUs"
+          + ("; servers pinned to one CPU, this process to the others" if args.pin else ""))
     print("| app | events | HTTP 200 | events/s (median block) | p50 ms to answer | p99 ms to answer "
           "| server CPU ms/event | harness CPU ms/event |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
