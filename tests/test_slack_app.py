@@ -305,7 +305,18 @@ def test_app_home_publishes_search_browse_and_stats(fake, slack, runtime):
                        "actions": [{"type": "plain_text_input", "action_id": "fixit_home_search",
                                     "value": "batches closed", "block_id": "b"}]})
     (view,) = fake.wait_for("views.publish")
-    assert "INT771" in json.dumps(view.args["view"])
+    found = [b["accessory"] for b in view.args["view"]["blocks"]
+             if b.get("accessory", {}).get("action_id") == "fixit_home_show"]
+    assert "INT771" in [button["value"] for button in found]  # a result, not the search box's placeholder
+    show = next(button for button in found if button["value"] == "INT771")
+    fake.reset()
+    slack.interactive({"type": "block_actions", "user": {"id": "U0001"}, "view": {"id": "V1", "type": "home"},
+                       "actions": [{"type": "button", "action_id": show["action_id"], "value": show["value"],
+                                    "block_id": "b"}]})
+    (view,) = fake.wait_for("views.publish")
+    headers = [b["text"]["text"] for b in view.args["view"]["blocks"] if b["type"] == "header"]
+    assert headers == ["Fixit", "INT771 Export Error"]
+    assert "Sign in to Sage Intacct" in json.dumps(view.args["view"])
     fake.reset()
     slack.interactive({"type": "block_actions", "user": {"id": "U0001"}, "view": {"id": "V1", "type": "home"},
                        "actions": [{"type": "static_select", "action_id": "fixit_home_system", "block_id": "b",

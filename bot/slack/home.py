@@ -14,14 +14,16 @@ MAX_HOME_BLOCKS = 100
 
 
 def search(fixit: Fixit, query: str, limit: int = 10) -> list[str]:
-    """Entry ids for a query: codes and wording through the matcher, then titles containing the words."""
+    """Entry ids for a query: codes and wording through the matcher, then entries whose id, title, system,
+    messages or summary contain every word of it."""
     query = query.strip()
     if not query:
         return []
     result = fixit.matcher.match(query)
     found = result.answer_ids + result.suggestion_ids
     words = query.casefold().split()
-    found += [e.id for e in fixit.kb if all(w in f"{e.id} {e.title} {e.system}".casefold() for w in words)]
+    found += [e.id for e in fixit.kb
+              if all(w in " ".join([e.id, e.title, e.system, *e.messages, e.summary]).casefold() for w in words)]
     return list(dict.fromkeys(found))[:limit]
 
 
@@ -44,8 +46,7 @@ def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", sho
     ]
     entry = fixit.kb.get(show) if show else None
     if entry:
-        card = fixit.renderer.card(entry)
-        blocks += [{"type": "divider"}, *card.blocks[:40]]
+        blocks += [{"type": "divider"}, *fixit.card(entry.id).blocks[:40]]
     elif query:
         ids = search(fixit, query)
         blocks.append({"type": "divider"})

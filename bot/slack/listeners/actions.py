@@ -5,12 +5,10 @@ from __future__ import annotations
 import re
 
 from bot.slack.cards import CHECK_WORKSPACE, HELPFUL, NOT_IT, PICK, SHARE, Where, read_value
+from bot.slack.listeners.ack import ack_now
 
 
 def register(app, service) -> None:
-    def ack_now(ack):
-        ack()
-
     def value_of(body) -> tuple:
         return read_value(body["actions"][0]["value"])
 

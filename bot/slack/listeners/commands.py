@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from bot.slack.cards import Where
+from bot.slack.listeners.ack import ack_now
 
 
 def register(app, service) -> None:
-    def ack_now(ack):
-        ack()
-
     def answer(command, respond):
         where = Where(command.get("channel_id", ""))
         respond(service.private_answer(command.get("text", ""), where))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.slack.listeners.ack import ack_now
+
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
                     "channel_topic", "channel_purpose", "channel_name", "message_replied", "ekm_access_denied"}
 
@@ -13,9 +15,6 @@ def is_from_a_person(event: dict, bot_user_id: str) -> bool:
 
 
 def register(app, service) -> None:
-    def ack_now(ack):
-        ack()
-
     # Slack retries an event it thinks was not delivered; the service records each event id in the store
     # before it says anything, so a retry, a restart or a second instance never answers twice.
     def handle_message(body, event, client, context):

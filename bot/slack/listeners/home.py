@@ -7,14 +7,12 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.slack.home import SEARCH, SHOW, SYSTEM, home_view
+from bot.slack.listeners.ack import ack_now
 
 log = logging.getLogger("fixit.slack")
 
 
 def register(app, service) -> None:
-    def ack_now(ack):
-        ack()
-
     def publish(client, user_id: str, **what) -> None:
         try:
             client.views_publish(user_id=user_id, view=home_view(service.fixit, service.store, **what))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from bot.slack.cards import Where
+from bot.slack.listeners.ack import ack_now
 
 CALLBACK_ID = "fixit_explain"
 
 
 def register(app, service) -> None:
-    def ack_now(ack):
-        ack()
-
     def explain(shortcut, respond):
         message = shortcut.get("message") or {}
         channel = (shortcut.get("channel") or {}).get("id", "")
