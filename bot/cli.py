@@ -80,13 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load(args, strict: bool = False):
+def load(args):
     directory = args.kb or default_kb_dir()
     kb = load_knowledge_base(directory)
-    if not strict:
-        for problem in kb.problems:
-            print(f"warning: {problem}", file=sys.stderr)
-    if not kb.entries and not strict:
+    for problem in kb.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    if not kb.entries:
         raise CliError(f"no knowledge-base entries could be loaded from {directory}")
     return kb
 

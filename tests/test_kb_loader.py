@@ -20,7 +20,7 @@ def test_bundled_knowledge_base_loads_cleanly(kb):
 
 def test_every_code_in_the_help_centre_index_has_an_entry(kb):
     index = (KB_DIR.parent.parent / "shared" / "reference" / "help-articles" / "INDEX.tsv")
-    if not index.exists():  # the reference lives beside the repo; CI copies it there too
+    if not index.exists():  # shared/ sits beside the repo in the workspace, not beside a clone elsewhere
         import pytest
         pytest.skip("shared/reference not present")
     codes = {line.split("\t")[0] for line in index.read_text(encoding="utf-8").splitlines()[1:]}

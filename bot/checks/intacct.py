@@ -112,18 +112,17 @@ class SageIntacct:
             results = self.post(client, endpoint, self.envelope(f"<sessionid>{escape(session)}</sessionid>",
                                                                 functions))
         facts = {}
+        who = f"the integration user `{self.integration_user}`"
         user = results.get("user")
         record = user.find("data/USERINFO") if user is not None else None
         if record is not None:
             status = _text(record, "STATUS").lower()
-            who = f"the integration user `{self.integration_user}`"
             facts["integration_user_active"] = Fact(status == "active", f"{who} is {status or 'of unknown status'}")
         permissions = results.get("permissions")
         if permissions is not None and permissions.find("data") is not None:
             granted = {(_text(p, "policyName")).strip().lower(): _text(p, "rights").strip().lower()
                        for p in permissions.iter("policy")}
             missing = [name for name in BOOKS_POLICIES if granted.get(name, "") in NOT_GRANTED]
-            who = f"the integration user `{self.integration_user}`"
             text = (f"{who} has the Open books and Close books permissions" if not missing else
                     f"{who} lacks the {' and '.join(m.capitalize() for m in missing)} permission"
                     f"{'s' if len(missing) > 1 else ''}")

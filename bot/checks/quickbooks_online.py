@@ -33,10 +33,8 @@ class QuickBooksOnline:
             closed_through = date.fromisoformat(str(raw)[:10])
         except ValueError:
             raise ProviderError("unreadable response (bad BookCloseDate)") from None
-        facts = {"book_close_date": Fact(closed_through, f"the QuickBooks Online books are closed through "
-                                                         f"{fmt_date(closed_through)}")}
+        said = f"the QuickBooks Online books are closed through {fmt_date(closed_through)}"
+        facts = {"book_close_date": Fact(closed_through, said)}
         if question.posting_date:
-            closed = question.posting_date <= closed_through
-            facts["period_closed"] = Fact(closed, f"the QuickBooks Online books are closed through "
-                                                  f"{fmt_date(closed_through)}")
+            facts["period_closed"] = Fact(question.posting_date <= closed_through, said)
         return facts

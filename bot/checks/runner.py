@@ -137,8 +137,13 @@ class CheckRunner:
         facts.known.update(result)
 
 
+def placeholders(template: str) -> set[str]:
+    """The facts a line names: `{export_date}; {posting_date}` → {"export_date", "posting_date"}."""
+    return {name for _, name, _, _ in _formatter.parse(template) if name}
+
+
 def _names(check: dict) -> set[str]:
-    return {name for key in ("holds", "fails") for _, name, _, _ in _formatter.parse(check.get(key, "")) if name}
+    return placeholders(check.get("holds", "")) | placeholders(check.get("fails", ""))
 
 
 def workspace_lines(entry: Entry, facts: Facts) -> list[str]:
@@ -154,7 +159,7 @@ def workspace_lines(entry: Entry, facts: Facts) -> list[str]:
                     reason=reasons or "no answer"))
             continue
         template = check["holds"] if fact.value == check["expect"] else check["fails"]
-        names = {name for _, name, _, _ in _formatter.parse(template) if name}
+        names = placeholders(template)
         if not names <= facts.known.keys():
             continue  # a needed fact is not confirmed: say nothing rather than guess
         lines.append(template.format_map({n: facts.known[n].text for n in names}))

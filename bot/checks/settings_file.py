@@ -42,9 +42,15 @@ class SettingsFile:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._parsed: tuple[tuple[int, int], dict] | None = None   # (file's mtime and size, its data)
 
     def load(self) -> dict:
+        """The export, parsed again only when the file changed (a check asks for its facts, then its reports)."""
         try:
+            stat = self.path.stat()
+            version = (stat.st_mtime_ns, stat.st_size)
+            if self._parsed and self._parsed[0] == version:
+                return self._parsed[1]
             text = self.path.read_text(encoding="utf-8")
             data = json.loads(text) if self.path.suffix == ".json" else yaml.safe_load(text)
         except OSError as exc:
@@ -53,6 +59,7 @@ class SettingsFile:
             raise ProviderError("settings file is not valid YAML/JSON") from None
         if not isinstance(data, dict):
             raise ProviderError("settings file does not hold a mapping")
+        self._parsed = (version, data)
         return data
 
     def facts(self, question: Question) -> dict[str, Fact]:
@@ -82,10 +89,9 @@ class SettingsFile:
         out = {}
         for row in self.load().get("reports") or []:
             if isinstance(row, dict) and row.get("reportID"):
-                out[str(row["reportID"]).upper()] = {
-                    key: _as_date(row.get(field)) for key, field in (("submitted", "submitted"),
-                                                                     ("last_expense", "lastExpenseDate"))
-                    if _as_date(row.get(field))}
+                dates = {key: _as_date(row.get(field)) for key, field in (("submitted", "submitted"),
+                                                                          ("last_expense", "lastExpenseDate"))}
+                out[str(row["reportID"]).upper()] = {key: day for key, day in dates.items() if day}
         return out
 
 

@@ -46,7 +46,8 @@ class Xero:
         if not locks:
             return {"lock_date": Fact(None, "Xero has no lock dates set")}
         lock, label = max(locks)
-        facts = {"lock_date": Fact(lock, f"Xero's {label} is {fmt_date(lock)}")}
+        said = f"Xero's {label} is {fmt_date(lock)}"
+        facts = {"lock_date": Fact(lock, said)}
         if question.posting_date:
-            facts["period_closed"] = Fact(question.posting_date <= lock, f"Xero's {label} is {fmt_date(lock)}")
+            facts["period_closed"] = Fact(question.posting_date <= lock, said)
         return facts

@@ -15,7 +15,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError, TemplateSyn
 from jinja2.sandbox import SandboxedEnvironment
 
 from bot.kb import QA, Entry
-from bot.render.slack_text import escape, plain
+from bot.render.slack_text import escape, plain, unescape
 
 TEMPLATES = Path(__file__).parent / "templates"
 SECTION_BREAK = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -43,8 +43,7 @@ class Rendered:
     @property
     def text(self) -> str:
         """The card as a person reads it in Slack, as plain text (what the CLI prints)."""
-        return _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", self.mrkdwn).replace(
-            "&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+        return unescape(_LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", self.mrkdwn))
 
 
 def link_to(url: str, title: str) -> SlackSafe:

@@ -24,5 +24,9 @@ _MRKDWN = re.compile(r"[*_~`]")
 
 def plain(text: str) -> str:
     """mrkdwn to plain text: markup characters and entities removed."""
-    text = _MRKDWN.sub("", text)
+    return unescape(_MRKDWN.sub("", text))
+
+
+def unescape(text: str) -> str:
+    """Undo `escape`'s entities (`&amp;` last, so `&amp;lt;` stays `&lt;`)."""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
