@@ -10,7 +10,8 @@ import time
 import pytest
 from conftest import KB_DIR, run_cli, write_entry
 
-from bot.kb.watch import Reloader
+from bot.kb.loader import entry_files
+from bot.kb.watch import Reloader, snapshot
 from bot.pipeline import Fixit
 from bot.settings import Settings
 from bot.store import Store
@@ -112,6 +113,42 @@ def test_hot_reload_watcher_thread(tmp_path, good_entry):
         assert reloader.current.kb.get("INT992") is not None
     finally:
         reloader.stop()
+
+
+def test_watch_snapshot_sees_what_the_loader_loads(tmp_path, good_entry):
+    kb_dir = tmp_path / "kb"
+    write_entry(kb_dir, "x/INT990.yaml", good_entry())
+    write_entry(kb_dir, "x/deeper/INT992.yml", good_entry("INT992", "The gizmo overheated in Sage Intacct today."))
+    write_entry(kb_dir, "x/notes.txt", "not an entry")
+    (kb_dir / "x" / "folder.yaml").mkdir()
+    (kb_dir / "x" / "dangling.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    before = snapshot(kb_dir)
+    assert set(before) == {str(p) for p in entry_files(kb_dir)}
+    assert len(before) == 2
+    target = kb_dir / "x" / "INT990.yaml"
+    os.utime(target, ns=(before[str(target)] + 10**9, before[str(target)] + 10**9))
+    after = snapshot(kb_dir)
+    assert after != before and after[str(target)] == before[str(target)] + 10**9
+    assert snapshot(tmp_path / "missing") == {}
+
+
+def test_slack_client_does_not_format_debug_lines_unless_debugging():
+    from bot.slack.app import build_client
+
+    logger = logging.getLogger("slack_sdk.web.base_client")
+    root, saved = logging.getLogger(), logging.getLogger().level
+    try:
+        logger.setLevel(logging.NOTSET)
+        root.setLevel(logging.INFO)
+        # slack_sdk builds a debug line holding the whole request body whenever its logger's level is <= DEBUG,
+        # and NOTSET is 0: a card of blocks was formatted on every post
+        assert build_client(Settings.load(env_file=None)).logger.level == logging.INFO
+        logger.setLevel(logging.NOTSET)
+        root.setLevel(logging.DEBUG)
+        assert build_client(Settings.load(env_file=None)).logger.level == logging.DEBUG
+    finally:
+        logger.setLevel(logging.NOTSET)
+        root.setLevel(saved)
 
 
 def test_serve_without_tokens_is_a_clear_error():
