@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import heapq
 import math
 import re
 from collections import defaultdict
@@ -56,6 +55,11 @@ def tokens(masked: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
     """Every word of a masked text (stopwords and '#' included, plurals folded) with its character span."""
     found = list(_TOKEN.finditer(masked))
     return tuple(stem(m.group()) for m in found), tuple(m.span() for m in found)
+
+
+def spans(masked: str) -> tuple[tuple[int, int], ...]:
+    """Where each word of `tokens(masked)` is."""
+    return tuple(m.span() for m in _TOKEN.finditer(masked))
 
 
 def strip_codes(text: str) -> str:
@@ -133,6 +137,7 @@ class SearchIndex:
                 postings[term].append(i)
         n = max(len(self.docs), 1)
         self.idf = {t: math.log(1 + n / len(ids)) for t, ids in postings.items()}
+        self.weights = {t: w for t, w in self.idf.items() if t not in STOPWORDS}  # see term_weight
         self.postings = {kind: defaultdict(list) for kind in ("message", "question")}
         for term, ids in postings.items():
             for i in ids:
@@ -152,14 +157,22 @@ class SearchIndex:
         self._by_length: dict[int, list[str]] = defaultdict(list)
         for term in self.idf:
             self._by_length[len(term)].append(term)
-        self._corrections: dict[str, str] = {}
+        self._read_as: dict[str, str] = {}  # every word seen, and how it is read (typos corrected)
 
     def correct(self, word: str) -> str:
-        """The KB word a misspelt word stands for ('permision' -> 'permission'), else the word itself."""
-        if len(word) < 5 or word in self.idf or not word.isalpha():
-            return word
-        known = self._corrections.get(word)
-        if known is None:
+        """The KB word a misspelt word stands for ('permision' -> 'permission'), else the word itself;
+        plurals folded first (`stem`), if the word was not already."""
+        known = self._read_as.get(word)
+        return known if known is not None else self._read(word)
+
+    def read(self, masked: str) -> tuple[str, ...]:
+        """The words of a masked text as the KB reads them: `tokens`, with misspelt words corrected."""
+        read_as, read = self._read_as.get, self._read
+        return tuple([read_as(w) or read(w) for w in _TOKEN.findall(masked)])
+
+    def _read(self, raw: str) -> str:
+        word = best = stem(raw)  # stem(stem(w)) == stem(w): one cache serves raw and folded words
+        if len(word) >= 5 and word not in self.idf and word.isalpha():
             limit = TYPO_DISTANCE + (len(word) >= 8)
             # nearest first; among equals the more common word (lower IDF)
             near = [(distance, -fuzz.ratio(word, found), self.idf[found], found)
@@ -167,10 +180,10 @@ class SearchIndex:
                     for found, distance, _ in process.extract(
                         word, self._by_length.get(length, ()), scorer=OSA.distance, score_cutoff=limit, limit=None)]
             best = min(near)[3] if near else word
-            if len(self._corrections) > 50_000:
-                self._corrections.clear()
-            known = self._corrections[word] = best
-        return known
+        if len(self._read_as) > 50_000:
+            self._read_as.clear()
+        self._read_as[raw] = best
+        return best
 
     def query_ids(self, words) -> list[int]:
         """Words as integers, the KB's numbering (rapidfuzz aligns integers faster than strings); a word
@@ -178,14 +191,9 @@ class SearchIndex:
         known, unknown = self.word_ids, {}
         return [known.get(w) if w in known else unknown.setdefault(w, -1 - len(unknown)) for w in words]
 
-    def corrected_tokens(self, masked: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
-        """`tokens`, with misspelt words read as the KB words they stand for."""
-        words, spans = tokens(masked)
-        return tuple(self.correct(w) for w in words), spans
-
     def term_weight(self, term: str) -> float:
         """IDF of a content word; 0 for stopwords, masks and words the KB does not use."""
-        return self.idf.get(term, 0.0) if term not in STOPWORDS else 0.0
+        return self.weights.get(term, 0.0)
 
     def candidates(self, terms: set[str], kind: str, limit: int) -> list[tuple[int, float, float]]:
         """Docs of `kind` sharing the most weighted terms with `terms`:
@@ -200,4 +208,5 @@ class SearchIndex:
             for i in ids:
                 gained[i] += w
         weight = self.doc_weight
-        return heapq.nlargest(limit, ((i, g / weight[i], g) for i, g in gained.items()), key=itemgetter(1))
+        # sorted() is stable like heapq.nlargest, and cheaper on the few dozen docs a paste touches
+        return sorted([(i, g / weight[i], g) for i, g in gained.items()], key=itemgetter(1), reverse=True)[:limit]

@@ -15,7 +15,7 @@ from rapidfuzz.distance import LCSseq
 from bot.codes import CodeMention, find_codes
 from bot.kb import KnowledgeBase
 from bot.match.hit import Hit
-from bot.match.index import SearchIndex, prefix_sums, strip_codes
+from bot.match.index import SearchIndex, prefix_sums, spans, strip_codes
 from bot.match.normalize import MASK, clean, mask
 from bot.match.questions import QuestionMatcher
 
@@ -175,13 +175,14 @@ class Query:
     sentence_starts: list[int]
 
     @classmethod
-    def of(cls, masked: str, index: SearchIndex, words=None, spans=None) -> Query:
-        """`words` and `spans`, when given, are those of `index.corrected_tokens(masked)`."""
+    def of(cls, masked: str, index: SearchIndex, words=None) -> Query:
+        """`words`, when given, are `index.read(masked)`."""
         if words is None:
-            words, spans = index.corrected_tokens(masked)
-        weight = index.term_weight
-        return cls(masked, words, spans, index.query_ids(words), prefix_sums([weight(w) for w in words]),
-                   len(words) - words.count(MASK), sentence_starts(masked, spans))
+            words = index.read(masked)
+        weight = index.weights.get
+        places = spans(masked)
+        return cls(masked, words, places, index.query_ids(words), prefix_sums([weight(w, 0.0) for w in words]),
+                   len(words) - words.count(MASK), sentence_starts(masked, places))
 
     def purity(self, explained: set[int], start: int, end: int) -> float:
         """Share of the words of the sentences holding words start..end that the match explains."""
@@ -295,11 +296,12 @@ class Matcher:
     # -- wording --
 
     def _score_messages(self, masked: str, prune: bool = True) -> list[Scored]:
-        q_words, q_spans = self.index.corrected_tokens(masked)
+        q_words = self.index.read(masked)
         terms = {w for w in q_words if w in self.index.idf}
-        if not terms or sum(self.index.term_weight(w) for w in terms) < self.gate.cut_key:
+        weight = self.index.weights.get
+        if not terms or sum([weight(w, 0.0) for w in terms]) < self.gate.cut_key:
             return []  # too little KB vocabulary to pass any gate
-        query = Query.of(masked, self.index, q_words, q_spans)
+        query = Query.of(masked, self.index, q_words)
         out: dict[str, Scored] = {}
         best_key = 0.0
         candidates = sorted(self.index.candidates(terms, "message", CANDIDATES), key=lambda c: c[2], reverse=True)
