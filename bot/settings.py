@@ -39,6 +39,7 @@ class Settings:
     channel_modes: dict[str, str] = field(default_factory=dict)
     unmatched_retention_days: int = 30
     workspaces_file: str = ""
+    kb_poll_seconds: float = 2.0   # how often the server looks for KB edits; 0: only on SIGHUP
 
     @property
     def slack_configured(self) -> bool:
@@ -57,8 +58,9 @@ class Settings:
             kb_dir=get("FIXIT_KB_DIR"),
             slash_command=get("FIXIT_SLASH_COMMAND", cls.slash_command),
             default_mode=get("FIXIT_DEFAULT_MODE", "auto"),
-            unmatched_retention_days=int(get("FIXIT_UNMATCHED_RETENTION_DAYS", "30") or 30),
+            unmatched_retention_days=int(number(get, "FIXIT_UNMATCHED_RETENTION_DAYS", 30, "a number of days")),
             workspaces_file=get("FIXIT_WORKSPACES"),
+            kb_poll_seconds=number(get, "FIXIT_KB_POLL_SECONDS", 2.0, "a number of seconds (0: reload on SIGHUP only)"),
         )
         if not settings.slash_command.startswith("/"):
             settings.slash_command = "/" + settings.slash_command
@@ -73,6 +75,17 @@ class Settings:
         if settings.default_mode not in CHANNEL_MODES:
             raise ValueError(f"FIXIT_DEFAULT_MODE must be one of {', '.join(CHANNEL_MODES)}")
         return settings
+
+
+def number(get, key: str, default: float, what: str) -> float:
+    text = get(key)
+    try:
+        value = float(text) if text else default
+    except ValueError:
+        value = -1
+    if not 0 <= value < float("inf"):
+        raise ValueError(f"{key} must be {what}, not {text!r}")
+    return value
 
 
 def parse_channel_modes(text: str) -> dict[str, str]:

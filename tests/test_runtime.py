@@ -105,6 +105,7 @@ def test_hot_reload_watcher_thread(tmp_path, good_entry):
     write_entry(kb_dir, "x/INT990.yaml", good_entry())
     reloader = Reloader(kb_dir, Fixit, interval=0.05)
     reloader.start()
+    assert reloader.watching
     try:
         write_entry(kb_dir, "x/INT992.yaml", good_entry("INT992", "The gizmo overheated in Sage Intacct today."))
         deadline = time.monotonic() + 5
@@ -149,6 +150,42 @@ def test_slack_client_does_not_format_debug_lines_unless_debugging():
     finally:
         logger.setLevel(logging.NOTSET)
         root.setLevel(saved)
+
+
+def test_kb_poll_setting(tmp_path, good_entry):
+    import signal
+
+    from slack_harness import FakeSlack
+
+    from bot.slack.app import build_runtime
+
+    assert Settings.load(env={}, env_file=None).kb_poll_seconds == 2.0
+    assert Settings.load(env={"FIXIT_KB_POLL_SECONDS": "0.5"}, env_file=None).kb_poll_seconds == 0.5
+    for bad in ("soon", "-1", "inf"):
+        with pytest.raises(ValueError, match="FIXIT_KB_POLL_SECONDS must be a number of seconds"):
+            Settings.load(env={"FIXIT_KB_POLL_SECONDS": bad}, env_file=None)
+    with pytest.raises(ValueError, match="FIXIT_UNMATCHED_RETENTION_DAYS must be a number of days"):
+        Settings.load(env={"FIXIT_UNMATCHED_RETENTION_DAYS": "a month"}, env_file=None)
+
+    # 0: the server never polls; an edit is picked up on SIGHUP
+    kb_dir = tmp_path / "kb"
+    write_entry(kb_dir, "x/INT990.yaml", good_entry())
+    fake = FakeSlack()
+    previous = signal.getsignal(signal.SIGHUP)
+    try:
+        runtime = build_runtime(Settings(bot_token="xoxb-test", api_url=fake.api_url, kb_dir=str(kb_dir),
+                                         database_url=f"sqlite:///{tmp_path}/fixit.db", kb_poll_seconds=0))
+        write_entry(kb_dir, "x/INT992.yaml", good_entry("INT992", "The gizmo overheated in Sage Intacct today."))
+        assert not runtime.reloader.watching
+        assert runtime.service.fixit.kb.get("INT992") is None
+        os.kill(os.getpid(), signal.SIGHUP)
+        deadline = time.monotonic() + 5
+        while runtime.service.fixit.kb.get("INT992") is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert runtime.service.fixit.kb.get("INT992") is not None
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+        fake.close()
 
 
 def test_serve_without_tokens_is_a_clear_error():

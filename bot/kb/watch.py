@@ -77,5 +77,9 @@ class Reloader:
         self._thread = threading.Thread(target=loop, name="kb-watch", daemon=True)
         self._thread.start()
 
+    @property
+    def watching(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def stop(self) -> None:
         self._stop.set()

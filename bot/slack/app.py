@@ -51,7 +51,7 @@ class Runtime:
 
 def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     kb_dir = Path(settings.kb_dir) if settings.kb_dir else default_kb_dir()
-    reloader = Reloader(kb_dir, lambda kb: Fixit(kb).prerendered())
+    reloader = Reloader(kb_dir, lambda kb: Fixit(kb).prerendered(), interval=settings.kb_poll_seconds)
     store = Store(settings.database_url, settings.unmatched_retention_days)
     install_log_redaction()
     service = SlackService(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
@@ -70,7 +70,8 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     # cyclic garbage collector's full passes, which would otherwise rescan them every few requests.
     gc.freeze()
     if watch:
-        reloader.start()
+        if settings.kb_poll_seconds:
+            reloader.start()
         try:
             signal.signal(signal.SIGHUP, lambda *_: reloader.reload())
         except (ValueError, AttributeError):  # not the main thread, or no SIGHUP on this platform
