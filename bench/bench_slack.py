@@ -4,11 +4,17 @@ command) and a bare Bolt app that posts a fixed reply are both served, each in i
 turns in short blocks against the same load generator and fake Slack, so the table compares like with like.
 
     python bench/bench_slack.py [--events 300] [--blocks 6] [--concurrency 20] [--workers 1]
+    python bench/bench_slack.py --instructions [--events 300]
 
 Concurrency N means N people pasting at once, each waiting for the answer in the thread before pasting
 again (a closed loop, like `hey -c N`). Prints events/s (first paste sent → last answer received, the
 median over an app's blocks), p50/p99 time from sending an event to its answer arriving at the fake Slack,
 the CPU each server and this process spent per event (Linux), and the median of the block-pair ratios.
+
+`--instructions` counts instead of timing: each server runs under valgrind's callgrind, and the instructions
+it executes in user space per event (all its threads) are counted over `--events` events at the same
+concurrency. The count is the same from run to run whatever else the machine is doing, so it shows what a
+change costs where timings drift; it leaves out the kernel's work and cache misses, which timings include.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -62,11 +69,12 @@ def pastes(n: int) -> list[str]:
     return [texts[i % len(texts)] for i in range(n)]
 
 
-def start_server(command: list[str], env: dict, port: int, cpus: set[int] | None = None) -> subprocess.Popen:
+def start_server(command: list[str], env: dict, port: int, cpus: set[int] | None = None,
+                 timeout: float = 60) -> subprocess.Popen:
     pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
     process = subprocess.Popen([*command, "--port", str(port)], env={**os.environ, **env}, cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, preexec_fn=pin)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited: {process.stderr.read().decode()[-2000:]}")
@@ -76,6 +84,37 @@ def start_server(command: list[str], env: dict, port: int, cpus: set[int] | None
         time.sleep(0.1)
     process.kill()
     raise RuntimeError("server did not start")
+
+
+def start_under_callgrind(command: list[str], env: dict, port: int, out: Path) -> subprocess.Popen:
+    """A server under callgrind, not yet counting: it starts at about native speed (--instr-atstart=no)."""
+    valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+                f"--log-file={out}.log", "--dump-line=no", "--dump-instr=no"]
+    return start_server(valgrind + command, env, port, timeout=600)
+
+
+def callgrind(process: subprocess.Popen, *command: str) -> None:
+    done = subprocess.run(["callgrind_control", *command, str(process.pid)], capture_output=True, text=True,
+                          timeout=600)
+    if done.returncode:
+        raise RuntimeError(f"callgrind_control {' '.join(command)} failed: {done.stderr or done.stdout}")
+
+
+def instructions_per_event(app: AppUnderTest, fake: FakeSlack, texts: list[str], concurrency: int,
+                           out: Path) -> float:
+    """Millions of instructions the server executes per event, counted by callgrind."""
+    drive(app, fake, texts[:60], concurrency, "1700000000")  # imports, first requests: not counted
+    callgrind(app.process, "--instr=on")
+    drive(app, fake, texts[60:100], concurrency, "1700000001")  # callgrind translates the code it meets first
+    callgrind(app.process, "--zero")
+    events = texts[100:]
+    drive(app, fake, events, concurrency, "1800000000")
+    callgrind(app.process, "--dump=bench")
+    dumps = sorted(out.parent.glob(out.name + ".*"), key=lambda p: p.stat().st_mtime)
+    for line in dumps[-1].read_text().splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1]) / len(events) / 1e6
+    raise RuntimeError(f"no totals in {dumps[-1]}")
 
 
 def cpu_seconds(pid: int, children: bool = True) -> float:
@@ -161,6 +200,43 @@ def serve_bare(port: int, workers: int) -> None:
                 log_level="warning")
 
 
+# Under callgrind a server runs some 30 times slower: Fixit's KB watcher would look for edits 30 times as
+# often per event as in production, so it is told to look every minute instead of every 2 seconds.
+CALLGRIND_KB_POLL_SECONDS = "60"
+
+
+def count_instructions(events: int, concurrency: int) -> None:
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    fake = FakeSlack()
+    texts = pastes(100 + events)
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+               "FIXIT_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SLACK_APP_TOKEN": "",
+               "FIXIT_KB_POLL_SECONDS": CALLGRIND_KB_POLL_SECONDS}
+        commands = {"bare Bolt app": [sys.executable, __file__, "--serve-bare", "--workers", "1"],
+                    "Fixit": [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1"]}
+        for n, (name, command) in enumerate(commands.items()):
+            port, out = free_port(), Path(tmp) / f"callgrind.{n}.out"
+            app = AppUnderTest(name, start_under_callgrind(command, env, port, out),
+                               SlackSender(f"http://127.0.0.1:{port}/slack/events"))
+            try:
+                results[name] = instructions_per_event(app, fake, texts, concurrency, out)
+            finally:
+                app.process.kill()
+                app.process.wait(timeout=30)
+    fake.close()
+    print(f"Instructions each server executed per event in user space (valgrind callgrind, all threads), "
+          f"{events} signed message events at concurrency {concurrency}, 1 worker process")
+    print("| app | M instructions per event |")
+    print("|---|---:|")
+    for name, count in results.items():
+        print(f"| {name} | {count:.2f} |")
+    bare, fixit = results.values()
+    print(f"bare / Fixit: {bare / fixit:.2f}")
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[max(int(len(ordered) * share) - 1, 0)]
@@ -174,6 +250,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes for both apps")
     parser.add_argument("--pin", action="store_true",
                         help="servers on CPU 0, this process (load generator, fake Slack) on the others (Linux)")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count each server's instructions per event under callgrind instead of timing")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -187,6 +265,9 @@ def main() -> None:
             parser.error("--pin needs at least 2 CPUs")
         server_cpus = {min(cpus)}
         os.sched_setaffinity(0, cpus - server_cpus)
+    if args.instructions:
+        count_instructions(args.events, args.concurrency)
+        return
     fake = FakeSlack()
     texts = pastes(args.events * args.blocks * 2)
     workers = ["--workers", str(args.workers)]
