@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot.checks.runner import CheckRunner
 from bot.checks.workspaces import Workspace, Workspaces
 from bot.match.normalize import clean, normalize
-from bot.pipeline import USAGE_HINT, Fixit
+from bot.pipeline import USAGE_HINT, Fixit, Reply
 from bot.render.slack_text import escape
 from bot.settings import Settings
 from bot.slack.cards import Where, answer_blocks, suggestion_blocks, text_blocks
@@ -120,11 +120,12 @@ class SlackService:
         self.answer_paste(client, text, where, event.get("user", ""), explicit=True)
 
     def answer_paste(self, client: WebClient, text: str, where: Where, user: str, explicit: bool,
-                     event_id: str = "") -> None:
-        """Answer a paste. `event_id` (a channel message not yet deduplicated) is recorded only when there
-        is something to say, together with the thread's claims: chatter costs no database write."""
+                     event_id: str = "", reply: Reply | None = None) -> None:
+        """Answer a paste (`reply`: Fixit's reply to it, if already known). `event_id` (a channel message not
+        yet deduplicated) is recorded only when there is something to say, together with the thread's claims:
+        chatter costs no database write."""
         fixit = self.fixit
-        reply = fixit.reply(text)
+        reply = reply or fixit.reply(text)
         if reply.cards:
             fresh = self.store.claim_event(event_id, where.channel, where.thread_ts, reply.match.answer_ids)
             if fresh is None:
@@ -174,8 +175,9 @@ class SlackService:
                 if sure:
                     return self.first_delivery(event_id) and self.post_faq(client, where, hit.entry_id,
                                                                           hit.faq_index)
-        if explicit or fixit.reply(text).cards:
-            self.answer_paste(client, text, where, user, explicit=explicit, event_id=event_id)
+        reply = fixit.reply(text)
+        if explicit or reply.cards:
+            self.answer_paste(client, text, where, user, explicit=explicit, event_id=event_id, reply=reply)
             return True
         return False
 
