@@ -222,8 +222,9 @@ class Matcher:
             if code_entry:
                 masked = self._consume(masked, code_entry)
             hits = list(self._match_wording(masked))
-            if not any(sure for _, sure in hits):
+            if not code_entry and not any(sure for _, sure in hits):
                 # "why does netsuite say 'the vendor doesn't have access to the transaction currency'?"
+                # (not after a known code: quotes there are part of that code's own message)
                 quotes = quoted(part[:MAX_FUZZY_CHARS])
                 for quote in quotes + ([" … ".join(quotes)] if len(quotes) > 1 else []):
                     hits += [(h, s) for h, s in self._match_wording(mask(quote), self.quote_gate) if s]
