@@ -1,0 +1,130 @@
+"""What each part of Fixit's answer to a paste costs, in instructions (valgrind callgrind): matching, the
+store's claim, building the card's blocks, and posting the card compared with posting one line of text.
+
+    python bench/bench_parts.py [--events 300]
+
+Each part runs `--events` times on the Slack benchmark's pastes, in this process, after a warm-up; the
+loopback Slack answering the posts runs in another process, so its work is not counted. Instruction counts
+do not drift with the machine's speed the way timings do; they leave out the kernel's work and cache misses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+WARM_UP = 30
+
+
+def callgrind(*command: str) -> None:
+    done = subprocess.run(["callgrind_control", *command, str(os.getpid())], capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"callgrind_control {' '.join(command)} failed: {done.stderr or done.stdout}")
+
+
+def loopback_slack() -> tuple[subprocess.Popen, str]:
+    code = ("import sys, time; sys.path.insert(0, 'tests'); from slack_harness import FakeSlack; "
+            "print(FakeSlack().api_url, flush=True); time.sleep(86400)")
+    process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    return process, process.stdout.readline().strip()
+
+
+def measure(events: int) -> None:
+    """Runs under callgrind: counts each part, one dump per part (named after it)."""
+    from bench_slack import pastes
+
+    from bot.pipeline import Fixit
+    from bot.settings import Settings
+    from bot.slack.app import build_client
+    from bot.slack.cards import Where
+    from bot.slack.service import SlackService
+    from bot.store import Store
+
+    slack, api_url = loopback_slack()
+    try:
+        texts = pastes(events)
+        fixit = Fixit.from_directory().prerendered()
+        settings = replace(Settings.load(env_file=None), api_url=api_url, bot_token="xoxb-bench")
+        client = build_client(settings)
+        with tempfile.TemporaryDirectory() as tmp:
+            store = Store(f"sqlite:///{tmp}/bench.db")
+            service = SlackService(lambda: fixit, store, settings)
+            where = Where("C1", "1700000000.000100")
+            replies = [fixit.reply(t) for t in texts]
+            blocks = [service.card_blocks(r.cards[0], r.match.answers[0].entry_id, where) for r in replies]
+            run = f"{time.time():.0f}"
+            parts = {
+                "matching a paste": lambda i: fixit.matcher.match(texts[i]),
+                "the store's claim (event id, thread)": lambda i: store.claim_event(
+                    f"Ev{run}{i}", "C1", f"{run}.{i:06d}", replies[i].match.answer_ids),
+                "building the card's blocks": lambda i: service.card_blocks(
+                    replies[i].cards[0], replies[i].match.answers[0].entry_id, where),
+                "posting the card": lambda i: client.chat_postMessage(
+                    channel="C1", thread_ts=where.thread_ts, blocks=blocks[i], text=replies[i].cards[0].fallback,
+                    unfurl_links=False, unfurl_media=False),
+                "posting one line (the bare app's reply)": lambda i: client.chat_postMessage(
+                    channel="C1", thread_ts=where.thread_ts, text="Fixed reply.", unfurl_links=False),
+            }
+            for n, (name, part) in enumerate(parts.items()):
+                for i in range(WARM_UP):
+                    part(i)
+                callgrind("--instr=on")
+                callgrind("--zero")
+                for i in range(events):
+                    part(i)
+                callgrind(f"--dump=part{n}")
+                callgrind("--instr=off")
+                print(name, flush=True)
+            store.engine.dispose()
+    finally:
+        slack.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=300)
+    parser.add_argument("--measure", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        measure(args.events)
+        return
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        raise SystemExit("bench_parts needs valgrind (Debian: apt-get install valgrind)")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "callgrind.out"
+        done = subprocess.run(
+            ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+             f"--log-file={out}.log", "--dump-line=no", "--dump-instr=no",
+             sys.executable, __file__, "--measure", "--events", str(args.events)],
+            cwd=ROOT, capture_output=True, text=True)
+        names = done.stdout.split("\n")[:-1]
+        if done.returncode or not names:
+            raise SystemExit(f"measuring failed:\n{done.stderr[-3000:]}")
+        counts = {}
+        for dump in out.parent.glob(out.name + ".*"):
+            text = dump.read_text(errors="replace")
+            trigger = next((line for line in text.splitlines() if line.startswith("desc: Trigger")), "")
+            total = next((line for line in text.splitlines() if line.startswith(("summary:", "totals:"))), "")
+            if "part" in trigger and total:
+                counts[int(trigger.rsplit("part", 1)[1])] = int(total.split()[1])
+    print(f"Instructions per call (valgrind callgrind), {args.events} Slack-benchmark pastes, in one process")
+    print("| part | M instructions |")
+    print("|---|---:|")
+    for n, name in enumerate(names):
+        print(f"| {name} | {counts[n] / args.events / 1e6:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
