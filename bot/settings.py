@@ -78,6 +78,7 @@ class Settings:
 
 
 def number(get, key: str, default: float, what: str) -> float:
+    """A setting that must be a finite number >= 0 (`what` says which, in the error); `default` when unset."""
     text = get(key)
     try:
         value = float(text) if text else default
