@@ -67,7 +67,7 @@ class Gate:
     suggest_key: float = 8.0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass pays object.__setattr__ per field, per alignment
 class Scored:
     entry_id: str
     key: float       # weight of shared words, less part of the weight of mismatched ones
@@ -162,7 +162,7 @@ def sentence_starts(masked: str, spans) -> list[int]:
     return starts
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Query:
     """A masked paste prepared once for aligning against many wordings."""
 
