@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test kb-check eval bench lint clean
+.PHONY: install run test kb-check eval bench bench-instructions lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ eval: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_match.py
 	$(BIN)/python bench/bench_slack.py
+
+# instruction counts under valgrind's callgrind: repeatable where timings drift (needs valgrind)
+bench-instructions: $(STAMP)
+	$(BIN)/python bench/bench_slack.py --instructions
+	$(BIN)/python bench/bench_parts.py
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check bot tests bench
