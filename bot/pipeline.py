@@ -10,7 +10,7 @@ from pathlib import Path
 from bot.kb import KnowledgeBase, load_knowledge_base
 from bot.match import Matcher, MatchResult
 from bot.render import Rendered, Renderer, RenderError
-from bot.render.slack_text import escape
+from bot.render.slack_text import entry_line
 
 log = logging.getLogger("fixit")
 DEFAULT_KB = Path(__file__).resolve().parent.parent / "knowledge"
@@ -85,7 +85,7 @@ class Fixit:
 
     def suggestions_card(self, result: MatchResult) -> Rendered:
         entries = [self.kb.get(h.entry_id) for h in result.suggestions]
-        lines = [f"• *{escape(e.id)}*: {escape(e.title)}" for e in entries]
+        lines = [entry_line(e) for e in entries]
         return self.renderer.message("Did you mean…", lines)
 
     def no_match(self, result: MatchResult | None = None) -> Rendered:

@@ -14,6 +14,11 @@ def escape(value: object) -> str:
     return defuse_broadcasts(text)
 
 
+def entry_line(entry) -> str:
+    """An entry as one line of a list: "• *INT771*: Batches closed in Sage Intacct"."""
+    return f"• *{escape(entry.id)}*: {escape(entry.title)}"
+
+
 def defuse_broadcasts(text: str) -> str:
     """`@channel`, `@here`, `@everyone` written out lose their power (a zero-width joiner after '@')."""
     return _SPECIAL.sub(lambda m: m.group(0).replace("@", "@\u200d").replace("<!", "&lt;!"), text)

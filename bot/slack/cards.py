@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.kb import Entry
 from bot.render import Rendered
 from bot.render.renderer import MAX_BLOCKS
-from bot.render.slack_text import escape
+from bot.render.slack_text import entry_line, escape
 
 HELPFUL = "fixit_helpful"
 NOT_IT = "fixit_not_it"
@@ -57,7 +57,7 @@ def answer_blocks(card: Rendered, entry_id: str, where: Where, faq_index: int = 
 
 
 def suggestion_blocks(entries: list[Entry], where: Where, intro: str = "Did you mean one of these?") -> list[dict]:
-    lines = "\n".join(f"• *{escape(e.id)}*: {escape(e.title)}" for e in entries)
+    lines = "\n".join(map(entry_line, entries))
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{escape(intro)}\n{lines}"}},
         {"type": "actions", "block_id": "fixit_suggestions", "elements": [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.pipeline import Fixit
 from bot.render.renderer import split_text
-from bot.render.slack_text import escape
+from bot.render.slack_text import entry_line, escape
 from bot.store import Store
 
 SEARCH = "fixit_home_search"
@@ -22,8 +22,10 @@ def search(fixit: Fixit, query: str, limit: int = 10) -> list[str]:
     result = fixit.matcher.match(query)
     found = result.answer_ids + result.suggestion_ids
     words = query.casefold().split()
-    found += [e.id for e in fixit.kb
-              if all(w in " ".join([e.id, e.title, e.system, *e.messages, e.summary]).casefold() for w in words)]
+    for e in fixit.kb:
+        text = " ".join([e.id, e.title, e.system, *e.messages, e.summary]).casefold()
+        if all(w in text for w in words):
+            found.append(e.id)
     return list(dict.fromkeys(found))[:limit]
 
 
@@ -59,7 +61,7 @@ def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", sho
                                          "action_id": SHOW, "value": e.id}})
     elif system:
         entries = sorted((e for e in fixit.kb if e.system == system), key=lambda e: (e.is_faq, e.id))
-        lines = "\n".join(f"• *{escape(e.id)}*: {escape(e.title)}" for e in entries)
+        lines = "\n".join(map(entry_line, entries))
         blocks += [{"type": "divider"}, _text(f"*{escape(system)}*: {len(entries)} entries")]
         blocks += [_text(chunk) for chunk in split_text(lines, 2900)]
     top = store.most_answered(days=7)
