@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,12 +27,6 @@ sys.path.insert(0, str(ROOT / "bench"))
 WARM_UP = 30
 
 
-def callgrind(*command: str) -> None:
-    done = subprocess.run(["callgrind_control", *command, str(os.getpid())], capture_output=True, text=True)
-    if done.returncode:
-        raise RuntimeError(f"callgrind_control {' '.join(command)} failed: {done.stderr or done.stdout}")
-
-
 def loopback_slack() -> tuple[subprocess.Popen, str]:
     code = ("import sys, time; sys.path.insert(0, 'tests'); from slack_harness import FakeSlack; "
             "print(FakeSlack().api_url, flush=True); time.sleep(86400)")
@@ -43,7 +36,7 @@ def loopback_slack() -> tuple[subprocess.Popen, str]:
 
 def measure(events: int) -> None:
     """Runs under callgrind: counts each part, one dump per part (named after it)."""
-    from bench_slack import pastes
+    from bench_slack import callgrind, pastes
 
     from bot.pipeline import Fixit
     from bot.settings import Settings
@@ -77,15 +70,16 @@ def measure(events: int) -> None:
                 "posting one line (the bare app's reply)": lambda i: client.chat_postMessage(
                     channel="C1", thread_ts=where.thread_ts, text="Fixed reply.", unfurl_links=False),
             }
+            me = os.getpid()
             for n, (name, part) in enumerate(parts.items()):
                 for i in range(WARM_UP):
                     part(i)
-                callgrind("--instr=on")
-                callgrind("--zero")
+                callgrind(me, "--instr=on")
+                callgrind(me, "--zero")
                 for i in range(events):
                     part(i)
-                callgrind(f"--dump=part{n}")
-                callgrind("--instr=off")
+                callgrind(me, f"--dump=part{n}")
+                callgrind(me, "--instr=off")
                 print(name, flush=True)
             store.engine.dispose()
     finally:
@@ -100,25 +94,22 @@ def main() -> None:
     if args.measure:
         measure(args.events)
         return
-    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
-        raise SystemExit("bench_parts needs valgrind (Debian: apt-get install valgrind)")
+    from bench_slack import callgrind_command, dump_total, require_valgrind
+
+    require_valgrind("bench_parts")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
-        done = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-             f"--log-file={out}.log", "--dump-line=no", "--dump-instr=no",
-             sys.executable, __file__, "--measure", "--events", str(args.events)],
-            cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run([*callgrind_command(out), sys.executable, __file__, "--measure", "--events",
+                               str(args.events)], cwd=ROOT, capture_output=True, text=True)
         names = done.stdout.split("\n")[:-1]
         if done.returncode or not names:
             raise SystemExit(f"measuring failed:\n{done.stderr[-3000:]}")
-        counts = {}
-        for dump in out.parent.glob(out.name + ".*"):
-            text = dump.read_text(errors="replace")
-            trigger = next((line for line in text.splitlines() if line.startswith("desc: Trigger")), "")
-            total = next((line for line in text.splitlines() if line.startswith(("summary:", "totals:"))), "")
-            if "part" in trigger and total:
-                counts[int(trigger.rsplit("part", 1)[1])] = int(total.split()[1])
+        counts = {}  # part number -> instructions, from each dump's "desc: Trigger: ... part<N>" line
+        for dump in out.parent.glob(out.name + ".*[0-9]"):
+            trigger = next((line for line in dump.read_text(errors="replace").splitlines()
+                            if line.startswith("desc: Trigger")), "")
+            if "part" in trigger:
+                counts[int(trigger.rsplit("part", 1)[1])] = dump_total(dump)
     print(f"Instructions per call (valgrind callgrind), {args.events} Slack-benchmark pastes, in one process")
     print("| part | M instructions |")
     print("|---|---:|")

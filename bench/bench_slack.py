@@ -86,35 +86,45 @@ def start_server(command: list[str], env: dict, port: int, cpus: set[int] | None
     raise RuntimeError("server did not start")
 
 
-def start_under_callgrind(command: list[str], env: dict, port: int, out: Path) -> subprocess.Popen:
-    """A server under callgrind, not yet counting: it starts at about native speed (--instr-atstart=no)."""
-    valgrind = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-                f"--log-file={out}.log", "--dump-line=no", "--dump-instr=no"]
-    return start_server(valgrind + command, env, port, timeout=600)
+def require_valgrind(what: str) -> None:
+    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
+        raise SystemExit(f"{what} needs valgrind (Debian: apt-get install valgrind)")
 
 
-def callgrind(process: subprocess.Popen, *command: str) -> None:
-    done = subprocess.run(["callgrind_control", *command, str(process.pid)], capture_output=True, text=True,
-                          timeout=600)
+def callgrind_command(out: Path) -> list[str]:
+    """valgrind's callgrind, not yet counting: what it runs starts at about native speed (--instr-atstart=no)
+    until `callgrind(pid, "--instr=on")`; each `--dump` writes `out`.N."""
+    return ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+            f"--log-file={out}.log", "--dump-line=no", "--dump-instr=no"]
+
+
+def callgrind(pid: int, *command: str) -> None:
+    done = subprocess.run(["callgrind_control", *command, str(pid)], capture_output=True, text=True, timeout=600)
     if done.returncode:
         raise RuntimeError(f"callgrind_control {' '.join(command)} failed: {done.stderr or done.stdout}")
+
+
+def dump_total(dump: Path) -> int:
+    """The instructions a callgrind dump counted."""
+    for line in dump.read_text(errors="replace").splitlines():
+        if line.startswith(("summary:", "totals:")):
+            return int(line.split()[1])
+    raise RuntimeError(f"no totals in {dump}")
 
 
 def instructions_per_event(app: AppUnderTest, fake: FakeSlack, texts: list[str], concurrency: int,
                            out: Path) -> float:
     """Millions of instructions the server executes per event, counted by callgrind."""
+    pid = app.process.pid
     drive(app, fake, texts[:60], concurrency, "1700000000")  # imports, first requests: not counted
-    callgrind(app.process, "--instr=on")
+    callgrind(pid, "--instr=on")
     drive(app, fake, texts[60:100], concurrency, "1700000001")  # callgrind translates the code it meets first
-    callgrind(app.process, "--zero")
+    callgrind(pid, "--zero")
     events = texts[100:]
     drive(app, fake, events, concurrency, "1800000000")
-    callgrind(app.process, "--dump=bench")
-    dumps = sorted(out.parent.glob(out.name + ".*"), key=lambda p: p.stat().st_mtime)
-    for line in dumps[-1].read_text().splitlines():
-        if line.startswith(("summary:", "totals:")):
-            return int(line.split()[1]) / len(events) / 1e6
-    raise RuntimeError(f"no totals in {dumps[-1]}")
+    callgrind(pid, "--dump=bench")
+    dumps = sorted(out.parent.glob(out.name + ".*[0-9]"), key=lambda p: p.stat().st_mtime)
+    return dump_total(dumps[-1]) / len(events) / 1e6
 
 
 def cpu_seconds(pid: int, children: bool = True) -> float:
@@ -205,21 +215,28 @@ def serve_bare(port: int, workers: int) -> None:
 CALLGRIND_KB_POLL_SECONDS = "60"
 
 
+def server_env(fake: FakeSlack, tmp: str) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+            "FIXIT_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SLACK_APP_TOKEN": ""}
+
+
+def server_commands(workers: int) -> dict[str, list[str]]:
+    """Each app's server command, by name (the port is added when started)."""
+    workers_option = ["--workers", str(workers)]
+    return {"bare Bolt app": [sys.executable, __file__, "--serve-bare", *workers_option],
+            "Fixit": [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", *workers_option]}
+
+
 def count_instructions(events: int, concurrency: int) -> None:
-    if not shutil.which("valgrind") or not shutil.which("callgrind_control"):
-        raise SystemExit("--instructions needs valgrind (Debian: apt-get install valgrind)")
+    require_valgrind("--instructions")
     fake = FakeSlack()
     texts = pastes(100 + events)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
-               "FIXIT_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SLACK_APP_TOKEN": "",
-               "FIXIT_KB_POLL_SECONDS": CALLGRIND_KB_POLL_SECONDS}
-        commands = {"bare Bolt app": [sys.executable, __file__, "--serve-bare", "--workers", "1"],
-                    "Fixit": [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1"]}
-        for n, (name, command) in enumerate(commands.items()):
+        env = {**server_env(fake, tmp), "FIXIT_KB_POLL_SECONDS": CALLGRIND_KB_POLL_SECONDS}
+        for n, (name, command) in enumerate(server_commands(workers=1).items()):
             port, out = free_port(), Path(tmp) / f"callgrind.{n}.out"
-            app = AppUnderTest(name, start_under_callgrind(command, env, port, out),
+            app = AppUnderTest(name, start_server(callgrind_command(out) + command, env, port, timeout=600),
                                SlackSender(f"http://127.0.0.1:{port}/slack/events"))
             try:
                 results[name] = instructions_per_event(app, fake, texts, concurrency, out)
@@ -270,12 +287,8 @@ def main() -> None:
         return
     fake = FakeSlack()
     texts = pastes(args.events * args.blocks * 2)
-    workers = ["--workers", str(args.workers)]
     with tempfile.TemporaryDirectory() as tmp:
-        env = {"SLACK_BOT_TOKEN": "xoxb-bench", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
-               "FIXIT_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "SLACK_APP_TOKEN": ""}
-        commands = {"bare Bolt app": [sys.executable, __file__, "--serve-bare", *workers],
-                    "Fixit": [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", *workers]}
+        env, commands = server_env(fake, tmp), server_commands(args.workers)
         apps = []
         try:
             for name, command in commands.items():
