@@ -40,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def command(name: str, handler, help_text: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--kb", type=Path, default=None, help="knowledge base folder (default: %(default)s → "
-                       "$FIXIT_KB_DIR or ./knowledge)")
+        p.add_argument("--kb", type=Path, default=None,
+                       help="knowledge base folder (default: $FIXIT_KB_DIR, else this repo's knowledge/)")
         p.set_defaults(handler=handler)
         return p
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -200,6 +201,41 @@ def test_old_event_ids_are_pruned(tmp_path):
     assert store.claim_event("Ev1", "C1", "1.1", ["INT771"]) is None
     store.prune_events(older_than_days=-1)  # everything is older than "tomorrow"
     assert store.claim_event("Ev1", "C1", "1.1", ["INT771"]) == []  # the thread keeps its answer
+
+
+def test_serve_with_workers_answers_from_the_kb_given_with_kb(tmp_path, good_entry):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    from slack_harness import SECRET, FakeSlack, SlackSender, free_port, message
+
+    kb_dir = tmp_path / "kb"
+    write_entry(kb_dir, "x/INT990.yaml", good_entry())  # only in this KB, not in the bundled one
+    fake, port = FakeSlack(), free_port()
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+           "FIXIT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SLACK_APP_TOKEN": ""}
+    env.pop("FIXIT_KB_DIR", None)
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", "--port",
+                               str(port), "--workers", "2", "--kb", str(kb_dir)], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        sender = SlackSender(f"http://127.0.0.1:{port}/slack/events")
+        deadline = time.monotonic() + 60
+        while True:  # both workers answer on the port once they have loaded the KB
+            try:
+                status, _ = sender.event(message("INT990", ts="1700009000.000001"))
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert status == 200
+        posts = fake.wait_for("chat.postMessage", timeout=20)
+        assert "INT990" in json.dumps(posts[0].args["blocks"])
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        fake.close()
 
 
 def test_serve_with_unreachable_slack_or_bad_workspaces_is_a_clear_error(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ def serve_http(settings: Settings, host: str, port: int, workers: int = 1) -> No
         raise SystemExit("fixit: SLACK_SIGNING_SECRET is required for HTTP mode")
     log.info("serving /slack/events on http://%s:%d with %d worker(s)", host, port, workers)
     if workers > 1:  # worker processes share the store (claims are made in the database)
+        if settings.kb_dir:  # workers read their settings from the environment: pass on `--kb`
+            os.environ["FIXIT_KB_DIR"] = settings.kb_dir
         uvicorn.run("bot.slack.app:asgi_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="info", access_log=False)
     else:
