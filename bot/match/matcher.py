@@ -200,6 +200,8 @@ class Matcher:
         self.gate = gate or Gate()
         # a stretch the writer put in quotes is meant as the error: a smaller part of it is enough
         self.quote_gate = replace(self.gate, cut_recall=self.gate.cut_recall * 0.7)
+        self.lowest_recall = min(min(g.min_recall, g.whole_recall, g.part_recall, g.cut_recall, g.suggest_recall)
+                                 for g in (self.gate, self.quote_gate))
         self.questions = QuestionMatcher(kb, self.index)
 
     # -- public --
@@ -341,28 +343,16 @@ class Matcher:
             # a [placeholder] stands for whatever the paste has there
             return cost if d_masks[d_end] > d_masks[d_start] else cost + q_weight[q_end] - q_weight[q_start]
 
-        gained = matched_q = shared = shared_terms = 0
-        explained = set()
+        gained = 0
         for b in blocks:
-            d_end = b.a + b.size
-            gained += d_weight[d_end] - d_weight[b.a]
-            matched_q += b.size
-            shared += b.size - (d_masks[d_end] - d_masks[b.a])  # placeholders are not words the paste shares
-            shared_terms += d_terms[d_end] - d_terms[b.a]
-            explained.update(range(b.b, b.b + b.size))
-        if qe == len(q_words) - 1 and de < len(doc.words) and len(q_words[qe]) >= 2 \
-                and doc.words[de].startswith(q_words[qe]) and masked.rstrip().endswith(q_words[qe]):
-            # the paste was cut off in the middle of the next word ("…to reso")
+            gained += d_weight[b.a + b.size] - d_weight[b.a]
+        cut_off = (qe == len(q_words) - 1 and de < len(doc.words) and len(q_words[qe]) >= 2
+                   and doc.words[de].startswith(q_words[qe]) and masked.rstrip().endswith(q_words[qe]))
+        if cut_off:  # the paste was cut off in the middle of the next word ("…to reso")
             gained += self.index.word_weights[doc_index][de] * len(q_words[qe]) / len(doc.words[de])
-            de, qe, matched_q = de + 1, qe + 1, matched_q + 1
+            de, qe = de + 1, qe + 1
         gaps = list(zip(blocks, blocks[1:], strict=False))
         missed = sum(mismatch(x.a + x.size, y.a, x.b + x.size, y.b) for x, y in gaps)
-        explained.add(qe - 1)
-        filled = []  # the paste's words standing where the wording has a [placeholder]
-        for x, y in gaps:
-            if d_masks[y.a] > d_masks[x.a + x.size] and y.b > x.b + x.size:
-                explained.update(range(x.b + x.size, y.b))
-                filled.append((q.spans[x.b + x.size][0], q.spans[y.b - 1][1]))
         # Words just outside the stretch that differ on both sides are substitutions too
         # ("…before exporting to QuickBooks *Online*" against "…QuickBooks *Desktop*").
         after = min(EDGE_WORDS, len(doc.words) - de, len(q_words) - qe)
@@ -371,8 +361,24 @@ class Matcher:
         missed += mismatch(ds - before, ds, qs - before, qs)
         key = gained - self.gate.mismatch_cost * missed
         recall = gained / max(self.index.doc_weight[doc_index], 1e-9)
-        d_text = doc.text[doc.spans[ds][0]: doc.spans[de - 1][1]]
         q_start, q_end = q.spans[qs][0], q.spans[qe - 1][1]
+        if recall < self.lowest_recall:  # no gate takes it: only its key can matter (it ranks the others)
+            return Scored(doc.entry_id, key, recall, 0.0, q_start, q_end)
+
+        matched_q, shared, shared_terms = int(cut_off), 0, 0
+        explained = {qe - 1}
+        for b in blocks:
+            d_end = b.a + b.size
+            shared += b.size - (d_masks[d_end] - d_masks[b.a])  # placeholders are not words the paste shares
+            shared_terms += d_terms[d_end] - d_terms[b.a]
+            matched_q += b.size
+            explained.update(range(b.b, b.b + b.size))
+        filled = []  # the paste's words standing where the wording has a [placeholder]
+        for x, y in gaps:
+            if d_masks[y.a] > d_masks[x.a + x.size] and y.b > x.b + x.size:
+                explained.update(range(x.b + x.size, y.b))
+                filled.append((q.spans[x.b + x.size][0], q.spans[y.b - 1][1]))
+        d_text = doc.text[doc.spans[ds][0]: doc.spans[de - 1][1]]
         q_text, cursor = [], q_start
         for start, end in filled:  # compare "project Apollo Rollout in" with "project # in"
             q_text += [masked[cursor:start], MASK]
