@@ -3,14 +3,18 @@ over HTTP (uvicorn + Bolt's ASGI adapter), and requests signed the way Slack sig
 
 from __future__ import annotations
 
+import hashlib
+import html
 import itertools
 import json
+import re
 import socket
 import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -187,8 +191,6 @@ class FixitServer:
 class SlackSender:
     """Sends signed requests to Fixit the way Slack does."""
 
-    _ids = itertools.count(1)
-
     def __init__(self, url: str, secret: str = SECRET) -> None:
         self.url = url
         self.verifier = SignatureVerifier(secret)
@@ -209,10 +211,7 @@ class SlackSender:
             return exc.code, exc.read()
 
     def event(self, event: dict, event_id: str | None = None, **kw) -> tuple[int, bytes]:
-        body = {"token": "x", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
-                "event_id": event_id or f"Ev{next(self._ids):08d}", "event_time": int(time.time()),
-                "event": {"event_ts": event.get("ts", "1.0"), **event}}
-        return self.send(json.dumps(body).encode(), "application/json", **kw)
+        return self.send(json.dumps(envelope(event, event_id)).encode(), "application/json", **kw)
 
     def command(self, text: str, response_url: str, channel: str = "C0001", user: str = "U0001",
                 command: str = "/fixit") -> tuple[int, bytes]:
@@ -239,6 +238,59 @@ def message(text: str, ts: str = "1700000100.000100", channel: str = "C0001", us
             **extra) -> dict:
     return {"type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
             "channel_type": "channel", **extra}
+
+
+_event_ids = itertools.count(1)
+
+
+def envelope(event: dict, event_id: str | None = None) -> dict:
+    """An Events API request body as Slack sends it: the event as delivered, in its envelope."""
+    return {"token": "x", "team_id": "T0001", "context_team_id": "T0001", "context_enterprise_id": None,
+            "api_app_id": "A0001", "event": as_delivered(event), "type": "event_callback",
+            "event_id": event_id or f"Ev{next(_event_ids):08d}", "event_time": int(time.time()),
+            "authorizations": [{"enterprise_id": None, "team_id": "T0001", "user_id": BOT_USER, "is_bot": True,
+                                "is_enterprise_install": False}],
+            "is_ext_shared_channel": False, "event_context": "4-eyJldCI6Im1lc3NhZ2UiLCJ0aWQiOiJUMDAwMSJ9"}
+
+
+def as_delivered(event: dict) -> dict:
+    """The fields Slack adds to an event: `event_ts`, and for what a person typed in a client, the message's
+    id, team and the composer's rich-text block (Slack sends `text` and `blocks` side by side)."""
+    event = {**event, "event_ts": event.get("event_ts", event.get("ts", "1.0"))}
+    typed = (event.get("type") in ("message", "app_mention") and "user" in event and "text" in event
+             and not event.get("bot_id") and not event.get("subtype"))
+    if typed:
+        event.setdefault("client_msg_id", str(uuid.uuid5(uuid.NAMESPACE_URL, event["ts"] + event["text"])))
+        event.setdefault("team", "T0001")
+        event.setdefault("blocks", [rich_text(event["text"])])
+    return event
+
+
+_MARKUP = re.compile(r"<([@#!])([^>|]*)(?:\|([^>]*))?>|<([^>|]+)(?:\|([^>]*))?>")
+
+
+def rich_text(text: str) -> dict:
+    """The rich_text block Slack's composer makes of a message: text runs, mentions, links, broadcasts."""
+    elements: list[dict] = []
+    cursor = 0
+    for m in _MARKUP.finditer(text):
+        if m.start() > cursor:
+            elements.append({"type": "text", "text": html.unescape(text[cursor:m.start()])})
+        sigil, ref, label, url, url_label = m.groups()
+        if sigil == "@":
+            elements.append({"type": "user", "user_id": ref})
+        elif sigil == "#":
+            elements.append({"type": "channel", "channel_id": ref})
+        elif sigil == "!":
+            elements.append({"type": "broadcast", "range": ref.split("^")[0]})
+        else:
+            elements.append({"type": "link", "url": url, **({"text": url_label} if url_label else {})})
+        cursor = m.end()
+    if cursor < len(text):
+        elements.append({"type": "text", "text": html.unescape(text[cursor:])})
+    block_id = hashlib.sha1(text.encode()).hexdigest()[:5]
+    return {"type": "rich_text", "block_id": block_id,
+            "elements": [{"type": "rich_text_section", "elements": elements}]}
 
 
 def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -9,6 +9,7 @@ import threading
 
 import pytest
 from slack_harness import FakeSlack, eventually, message
+from slack_harness import envelope as events_api_body
 
 from bot.settings import Settings
 from bot.slack.app import build_runtime
@@ -56,8 +57,7 @@ def test_socket_mode_event_is_acked_and_answered(tmp_path):
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     fake = FakeSlack()
-    body = {"token": "x", "team_id": "T0001", "api_app_id": "A0001", "type": "event_callback",
-            "event_id": "EvSOCKET1", "event_time": 1, "event": message("NS0012", ts="1700003000.000001")}
+    body = events_api_body(message("NS0012", ts="1700003000.000001"), "EvSOCKET1")
     envelope = {"envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
                 "retry_attempt": 0, "retry_reason": "", "payload": body}
     server = FakeSocketModeServer([envelope])
