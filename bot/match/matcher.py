@@ -72,7 +72,8 @@ class Scored:
     entry_id: str
     key: float       # weight of shared words, less part of the weight of mismatched ones
     recall: float    # share of the wording's weight found in the paste
-    ratio: float     # character similarity of the two matched stretches (0-100)
+    ratio: float     # character similarity of the two matched stretches (0-100); 0, and the defaults below,
+                     # when the recall is below every gate's (then only the key counts, and these are skipped)
     start: int       # where in the paste
     end: int
     q_cover: float = 0.0  # share of the paste's words that belong to the match
