@@ -123,3 +123,31 @@ def test_chatter_sharing_a_phrase_is_rarely_offered_a_suggestion(matcher):
              if line.strip() and not line.lstrip().startswith("#")]
     offered = [line for line in lines if matcher.match(line).suggestions]
     assert len(offered) <= len(lines) * 0.02, offered
+
+
+def test_the_skip_test_never_underestimates_an_alignment(matcher):
+    """A round of scoring is skipped when no candidate could reach a gate's lowest recall: that bound must
+    hold for every alignment the matcher makes, or a paste it should answer would go silent."""
+    import json
+
+    from conftest import DATA
+
+    from bot.match.index import strip_codes
+    from bot.match.matcher import Query, ends_cut_off
+    from bot.match.normalize import clean, mask
+
+    index = matcher.index
+    rows = [json.loads(line) for line in (DATA / "devset_generated.jsonl").read_text().splitlines()[::3]]
+    checked = 0
+    for row in rows:
+        masked = mask(strip_codes(clean(row["text"])))
+        words = index.read(masked)
+        terms = {w for w in words if w in index.idf}
+        query = Query.of(masked, index, words)
+        for i, _, _ in index.candidates(terms, "message", 10):
+            scored = matcher._align(i, query)
+            if scored:
+                checked += 1
+                assert matcher._could_reach(i, terms, words, ends_cut_off(masked, words), scored.recall - 1e-9), (
+                    row["text"], index.docs[i].entry_id, scored.recall)
+    assert checked > 1000

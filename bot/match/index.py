@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from operator import itemgetter
 
@@ -149,6 +149,8 @@ class SearchIndex:
             for w in doc.words:
                 self.word_ids.setdefault(w, len(self.word_ids))
         self.doc_word_ids = [[self.word_ids[w] for w in doc.words] for doc in self.docs]
+        self.doc_term_counts = [Counter(w for w in doc.words if w in doc.terms) for doc in self.docs]
+        self.doc_max_weight = [max(weights, default=0.0) for weights in self.word_weights]
         self.doc_sums = [DocSums.of(doc.words, weights) for doc, weights in zip(self.docs, self.word_weights,
                                                                                 strict=True)]
         self.docs_of: dict[tuple[str, str], list[int]] = defaultdict(list)

@@ -66,6 +66,11 @@ class Gate:
     suggest_recall: float = 0.55  # below this, a chatter line that shares a phrase would be offered
     suggest_key: float = 8.0
 
+    @property
+    def lowest_recall(self) -> float:
+        """No wording found with less of its weight in the paste passes, or is close."""
+        return min(self.min_recall, self.whole_recall, self.part_recall, self.cut_recall, self.suggest_recall)
+
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass pays object.__setattr__ per field, per alignment
 class Scored:
@@ -163,6 +168,11 @@ def sentence_starts(masked: str, spans) -> list[int]:
     return starts
 
 
+def ends_cut_off(masked: str, words) -> bool:
+    """The paste's last word may be the start of a longer one ("…to reso")."""
+    return bool(words) and len(words[-1]) >= 2 and masked.rstrip().endswith(words[-1])
+
+
 @dataclass(slots=True)
 class Query:
     """A masked paste prepared once for aligning against many wordings."""
@@ -173,7 +183,8 @@ class Query:
     ids: list[int]                  # the words as the index numbers them
     weight: tuple[float, ...]       # running total of the words' weights
     content: int                    # words that are not '#'
-    sentence_starts: list[int]
+    cut_off: bool                   # the last word may be the start of a longer one ("…to reso")
+    starts: list[int] | None = None  # sentence_starts, worked out by the first `purity` (most never need it)
 
     @classmethod
     def of(cls, masked: str, index: SearchIndex, words=None) -> Query:
@@ -183,11 +194,13 @@ class Query:
         weight = index.weights.get
         places = spans(masked)
         return cls(masked, words, places, index.query_ids(words), prefix_sums([weight(w, 0.0) for w in words]),
-                   len(words) - words.count(MASK), sentence_starts(masked, places))
+                   len(words) - words.count(MASK), ends_cut_off(masked, words))
 
     def purity(self, explained: set[int], start: int, end: int) -> float:
         """Share of the words of the sentences holding words start..end that the match explains."""
-        starts = self.sentence_starts
+        starts = self.starts
+        if starts is None:
+            starts = self.starts = sentence_starts(self.masked, self.spans)
         lo = starts[bisect_right(starts, start) - 1]
         after = bisect_right(starts, end - 1)
         hi = starts[after] if after < len(starts) else len(self.words)
@@ -201,8 +214,7 @@ class Matcher:
         self.gate = gate or Gate()
         # a stretch the writer put in quotes is meant as the error: a smaller part of it is enough
         self.quote_gate = replace(self.gate, cut_recall=self.gate.cut_recall * 0.7)
-        self.lowest_recall = min(min(g.min_recall, g.whole_recall, g.part_recall, g.cut_recall, g.suggest_recall)
-                                 for g in (self.gate, self.quote_gate))
+        self.lowest_recall = min(g.lowest_recall for g in (self.gate, self.quote_gate))
         self.questions = QuestionMatcher(kb, self.index)
 
     # -- public --
@@ -299,16 +311,23 @@ class Matcher:
 
     # -- wording --
 
-    def _score_messages(self, masked: str, prune: bool = True) -> list[Scored]:
+    def _score_messages(self, masked: str, prune: bool = True, lowest_recall: float = 0.0) -> list[Scored]:
+        """The wordings found in the paste, best key first. With `lowest_recall`, [] when no candidate can
+        have that much of its weight in the paste (no gate could take what is found: the keys would only
+        rank the rejects)."""
         q_words = self.index.read(masked)
         terms = {w for w in q_words if w in self.index.idf}
         weight = self.index.weights.get
         if not terms or sum([weight(w, 0.0) for w in terms]) < self.gate.cut_key:
             return []  # too little KB vocabulary to pass any gate
-        query = Query.of(masked, self.index, q_words)
         out: dict[str, Scored] = {}
         best_key = 0.0
         candidates = sorted(self.index.candidates(terms, "message", CANDIDATES), key=lambda c: c[2], reverse=True)
+        if lowest_recall:
+            cut_off = ends_cut_off(masked, q_words)
+            if not any(self._could_reach(i, terms, q_words, cut_off, lowest_recall) for i, _, _ in candidates):
+                return []
+        query = Query.of(masked, self.index, q_words)
         for i, _share, shared_weight in candidates:
             # a doc's key hardly exceeds the weight of the words it shares (a repeated word counts twice):
             # skip those that could neither come close to the best nor pass any gate
@@ -320,6 +339,16 @@ class Matcher:
                 out[doc.entry_id] = scored
                 best_key = max(best_key, scored.key)
         return sorted(out.values(), key=lambda s: s.key, reverse=True)
+
+    def _could_reach(self, doc_index: int, terms: set[str], q_words, cut_off: bool, recall: float) -> bool:
+        """Whether an alignment with this wording could gain `recall` of its weight: it gains each shared
+        term at most as often as both have it, and part of a word the paste was cut off in."""
+        index = self.index
+        counts, idf = index.doc_term_counts[doc_index], index.idf
+        most = sum([idf[t] * min(counts[t], q_words.count(t)) for t in index.docs[doc_index].terms & terms])
+        if cut_off:
+            most += index.doc_max_weight[doc_index]
+        return most >= recall * index.doc_weight[doc_index]
 
     def _align(self, doc_index: int, q: Query) -> Scored | None:
         """How much of this wording the paste holds, and where (in full, truncated, or inside other text).
@@ -393,7 +422,7 @@ class Matcher:
         """Greedy: take the best-supported entry, blank its wording, look again (several errors per paste)."""
         g = gate or self.gate
         for _ in range(MAX_ANSWERS):
-            scored = self._score_messages(masked)
+            scored = self._score_messages(masked, lowest_recall=g.lowest_recall)
             if not scored:
                 return
             best = scored[0]
