@@ -183,7 +183,6 @@ class Query:
     ids: list[int]                  # the words as the index numbers them
     weight: tuple[float, ...]       # running total of the words' weights
     content: int                    # words that are not '#'
-    cut_off: bool                   # the last word may be the start of a longer one ("…to reso")
     starts: list[int] | None = None  # sentence_starts, worked out by the first `purity` (most never need it)
 
     @classmethod
@@ -194,7 +193,7 @@ class Query:
         weight = index.weights.get
         places = spans(masked)
         return cls(masked, words, places, index.query_ids(words), prefix_sums([weight(w, 0.0) for w in words]),
-                   len(words) - words.count(MASK), ends_cut_off(masked, words))
+                   len(words) - words.count(MASK))
 
     def purity(self, explained: set[int], start: int, end: int) -> float:
         """Share of the words of the sentences holding words start..end that the match explains."""
