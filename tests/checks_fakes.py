@@ -4,64 +4,35 @@ envelope (control, authentication, functions), and QuickBooks Online / Xero JSON
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.etree import ElementTree
 from xml.sax.saxutils import escape
+
+from loopback import LoopbackServer
 
 SENDER = ("acme-sender", "s3nder-Pa55")
 USER = ("ACME", "xml_gateway", "us3r-Pa55")
 SESSION = "SeSsIoN-0123456789abcdef"
 
 
-class LoopbackServer:
-    """An HTTP server on 127.0.0.1 whose replies come from `self.reply(method, path, headers, body)`."""
+class ProviderFake(LoopbackServer):
+    """A provider's API: records every request; `mode` makes it fail the way a real one can."""
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, dict, bytes]] = []
         self.mode = "ok"
-        fake = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def handle_one(self, method: str):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                fake.requests.append((method, self.path, dict(self.headers), body))
-                if fake.mode == "hang":
-                    time.sleep(30)
-                    return
-                status, content_type, payload = fake.reply(method, self.path, dict(self.headers), body)
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                if status == 429:
-                    self.send_header("Retry-After", "30")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def do_GET(self):
-                self.handle_one("GET")
-
-            def do_POST(self):
-                self.handle_one("POST")
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            request_queue_size = 64
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def respond(self, method, path, headers, body):
+        self.requests.append((method, path, headers, body))
+        if self.mode == "hang":
+            time.sleep(30)
+            return None
+        status, content_type, payload = self.reply(method, path, headers, body)
+        return status, {"Content-Type": content_type, **({"Retry-After": "30"} if status == 429 else {})}, payload
 
     def reply(self, method, path, headers, body) -> tuple[int, str, bytes]:
         raise NotImplementedError
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _error(number: str, text: str) -> str:
@@ -69,7 +40,7 @@ def _error(number: str, text: str) -> str:
             f"<description2>{escape(text)}</description2><correction></correction></error></errormessage>")
 
 
-class FakeIntacct(LoopbackServer):
+class FakeIntacct(ProviderFake):
     """Modes: ok, control_fail, auth_fail, result_fail, broken_xml, http500, hang."""
 
     def __init__(self) -> None:
@@ -144,7 +115,7 @@ class FakeIntacct(LoopbackServer):
                 f"{data}</result>")
 
 
-class FakeJsonApi(LoopbackServer):
+class FakeJsonApi(ProviderFake):
     """QuickBooks Online or Xero. Modes: ok, unauthorized, rate_limited, http500, broken_json, hang."""
 
     def __init__(self, token: str, body: dict) -> None:

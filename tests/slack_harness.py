@@ -17,8 +17,8 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from loopback import LoopbackServer
 from slack_sdk.signature import SignatureVerifier
 
 SECRET = "test-signing-secret"
@@ -33,7 +33,7 @@ class Call:
     at: float = 0.0      # time.perf_counter() when it arrived
 
 
-class FakeSlack:
+class FakeSlack(LoopbackServer):
     """Slack's Web API on 127.0.0.1: answers like Slack, records every call, fails on request."""
 
     def __init__(self) -> None:
@@ -43,36 +43,14 @@ class FakeSlack:
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
-        fake = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # quiet
-                pass
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length)
-                args = fake.parse(raw, self.headers.get("Content-Type", ""))
-                path = urllib.parse.urlparse(self.path).path
-                method = "response_url" if path.startswith("/response/") else path.rsplit("/", 1)[-1]
-                status, headers, body = fake.respond(method, args, path)
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 256  # the default 5 drops connections under load (1 s SYN retries)
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+    def respond(self, method, path, headers, body):
+        args = self.parse(body, headers.get("Content-Type", ""))
+        path = urllib.parse.urlparse(path).path
+        name = "response_url" if path.startswith("/response/") else path.rsplit("/", 1)[-1]
+        status, extra, answer = self.answer(name, args, path)
+        return status, {**extra, "Content-Type": "application/json"}, json.dumps(answer).encode()
 
     @property
     def api_url(self) -> str:
@@ -94,7 +72,7 @@ class FakeSlack:
     def fail_next(self, method: str, status: int, headers: dict | None = None, body: dict | None = None) -> None:
         self.failures.setdefault(method, []).append((status, headers or {}, body or {"ok": False, "error": "fail"}))
 
-    def respond(self, method: str, args: dict, path: str) -> tuple[int, dict, dict]:
+    def answer(self, method: str, args: dict, path: str) -> tuple[int, dict, dict]:
         with self._lock:
             queue = self.failures.get(method)
             if queue:
@@ -146,10 +124,6 @@ class FakeSlack:
             self.calls.clear()
             self.failures.clear()
             self.waiters.clear()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def free_port() -> int:

@@ -1,0 +1,55 @@
+"""An HTTP server on 127.0.0.1 for the fakes of the systems Fixit talks to (Slack's Web API, Sage Intacct,
+QuickBooks Online, Xero): each subclass says how a request is answered."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class LoopbackServer:
+    """Serves in a thread. Every request is answered by `respond(method, path, headers, body)`, which returns
+    (status, headers, payload), or None to send nothing (a server that hangs). `headers` are looked up
+    regardless of case, as HTTP wants."""
+
+    def __init__(self) -> None:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def answer(self, method: str) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                reply = fake.respond(method, self.path, self.headers, body)
+                if reply is None:
+                    return
+                status, headers, payload = reply
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self):
+                self.answer("GET")
+
+            def do_POST(self):
+                self.answer("POST")
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 256  # the default 5 drops connections under load (1 s SYN retries)
+            daemon_threads = True
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def respond(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes] | None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
