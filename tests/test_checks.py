@@ -268,3 +268,15 @@ def test_settings_file_in_json_with_last_expense_date(tmp_path):
     from bot.checks.base import ProviderError
     with pytest.raises(ProviderError, match="not valid YAML/JSON"):
         provider.facts(Question("globex", None))
+
+
+def test_the_facts_a_kb_entry_may_check_are_the_facts_providers_give():
+    """The KB schema keeps its own list (loading the KB must not import the providers): it may not drift."""
+    from bot.checks.intacct import SageIntacct
+    from bot.checks.quickbooks_online import QuickBooksOnline
+    from bot.checks.settings_file import SettingsFile
+    from bot.checks.xero import Xero
+    from bot.kb.schema import FACTS
+
+    given = SageIntacct.provides | QuickBooksOnline.provides | Xero.provides | SettingsFile.provides
+    assert FACTS == given | {"posting_date"}  # the runner works out the posting date from the settings

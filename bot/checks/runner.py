@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import string
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -17,6 +16,7 @@ from bot.checks.redact import REDACT, RedactingFilter
 from bot.checks.settings_file import SettingsFile, posting_date
 from bot.checks.workspaces import Workspace
 from bot.kb import Entry
+from bot.kb.schema import placeholders
 
 log = logging.getLogger("fixit.checks")
 log.addFilter(RedactingFilter())
@@ -26,7 +26,6 @@ PROVIDER_SECONDS = 5.0     # one provider, all its requests (they run side by si
 CACHE_SECONDS = 300.0      # a provider's answer is reused this long
 FAILURE_CACHE_SECONDS = 30.0
 _REPORT_ID = re.compile(r"\bR[0-9A-Z]{4,}\b")
-_formatter = string.Formatter()
 
 
 @dataclass
@@ -71,7 +70,7 @@ class CheckRunner:
                   and getattr(p, "system", None) == entry.system and p.provides & needed]
         question = Question(workspace.name, None)
         for provider in local:
-            self._collect(workspace, provider, question, facts, report)
+            self._merge(workspace, provider, self._ask(workspace, provider, question), facts, report)
         question = Question(workspace.name, self._posting_date(local, facts, paste))
         futures = {self._pool.submit(self._ask, workspace, p, question): p for p in remote}
         done, late = wait(futures, timeout=min(self.budget, PROVIDER_SECONDS))
@@ -121,9 +120,6 @@ class CheckRunner:
             self._cache[key] = (time.monotonic() + ttl, result)
         return result
 
-    def _collect(self, workspace, provider, question, facts, report) -> None:
-        self._merge(workspace, provider, self._ask(workspace, provider, question), facts, report)
-
     def _merge(self, workspace: Workspace, provider, result, facts: Facts, report: WorkspaceReport) -> None:
         if isinstance(result, ProviderError):
             reason = REDACT(result.reason)
@@ -135,11 +131,6 @@ class CheckRunner:
             log.warning("workspace %s: couldn't verify with %s: %s", workspace.name, provider.name, reason)
             return
         facts.known.update(result)
-
-
-def placeholders(template: str) -> set[str]:
-    """The facts a line names: `{export_date}; {posting_date}` → {"export_date", "posting_date"}."""
-    return {name for _, name, _, _ in _formatter.parse(template) if name}
 
 
 def _names(check: dict) -> set[str]:

@@ -22,6 +22,14 @@ FACTS = frozenset({
     "period_closed", "integration_user_active", "books_permission", "book_close_date", "lock_date",
 })
 
+
+
+def placeholders(template: str) -> set[str]:
+    """The facts a check's line names: `{export_date}; {posting_date}` → {"export_date", "posting_date"}.
+    ValueError for an unbalanced brace."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
 TYPE_NAMES = {
     "tag:yaml.org,2002:int": "a number",
     "tag:yaml.org,2002:float": "a number",
@@ -169,7 +177,7 @@ class EntryValidator:
             ok = False
         for key, allowed in (("holds", FACTS), ("fails", FACTS), ("unknown", {"reason"})):
             try:
-                names = {name for _, name, _, _ in string.Formatter().parse(data.get(key, "")) if name}
+                names = placeholders(data.get(key, ""))
             except ValueError:
                 self.fail(node, f"{what}.{key} has an unbalanced {{placeholder}}")
                 ok = False

@@ -69,6 +69,12 @@ class SlackService:
             log.warning("chat.postEphemeral to %s failed: %s", where.channel, _reason(exc))
             return False
 
+    def update(self, client: WebClient, where: Where, ts: str, blocks: list[dict], text: str) -> None:
+        try:
+            client.chat_update(channel=where.channel, ts=ts, blocks=blocks, text=text)
+        except (SlackApiError, OSError) as exc:
+            log.warning("chat.update in %s failed: %s", where.channel, _reason(exc))
+
     def post_entry(self, client: WebClient, where: Where, entry_id: str, faq_index: int = -1) -> bool:
         """Post an entry's card in the thread, once per thread."""
         if not self.store.claim_answer(where.channel, where.thread_ts, entry_id):
@@ -223,11 +229,7 @@ class SlackService:
         workspace = self.workspaces.for_channel(where.channel)
         if workspace is None or not self.checks.applies(self.fixit.kb.get(entry_id)):
             return
-        blocks, text = self.checked_card(client, workspace, entry_id, where, paste)
-        try:
-            client.chat_update(channel=where.channel, ts=ts, blocks=blocks, text=text)
-        except (SlackApiError, OSError) as exc:
-            log.warning("chat.update in %s failed: %s", where.channel, _reason(exc))
+        self.update(client, where, ts, *self.checked_card(client, workspace, entry_id, where, paste))
 
     def checked_card(self, client: WebClient, workspace: Workspace, entry_id: str, where: Where, paste: str = "",
                      share: bool = False) -> tuple[list[dict], str]:
@@ -261,10 +263,7 @@ class SlackService:
         blocks, text = self.checked_card(client, workspace, entry_id, where, share=ephemeral)
         if ephemeral:
             return {"replace_original": True, "blocks": blocks, "text": text}
-        try:
-            client.chat_update(channel=where.channel, ts=message_ts, blocks=blocks, text=text)
-        except (SlackApiError, OSError) as exc:
-            log.warning("chat.update in %s failed: %s", where.channel, _reason(exc))
+        self.update(client, where, message_ts, blocks, text)
         return None
 
     # -- buttons --
