@@ -51,6 +51,8 @@ def find_codes(text: str) -> list[CodeMention]:
             continue
         if "." in sep and not prefix.isupper():
             continue
+        if len(digits) < FAMILIES[prefix.upper()] and (not prefix.isupper() or text[m.end():m.end() + 1].isalpha()):
+            continue  # a shortened code ("NS885") is written in capitals and ends where a word would
         found.append(CodeMention(canonical(prefix, digits), m.start(), m.end(),
                                  len(digits) == FAMILIES[prefix.upper()]))
     return found

@@ -12,6 +12,7 @@ from bot.match.normalize import clean, normalize
     ("INT771", "INT771"), ("INT 771", "INT771"), ("int-771", "INT771"), ("INT771:", "INT771"),
     ("error int 771 again", "INT771"), ("ns0012", "NS0012"), ("NS 12 error", "NS0012"), ("XERO-11", "XERO11"),
     ("desk08", "DESK08"), ("CER_091", "CER091"), ("(ONL888)", "ONL888"), ("getting INT#771", "INT771"),
+    ("NS885 again", "NS0885"),
 ])
 def test_code_spellings(text, code):
     assert [m.code for m in find_codes(text)] == [code]
@@ -20,6 +21,7 @@ def test_code_spellings(text, code):
 @pytest.mark.parametrize("text", [
     "my desk 15 is by the window", "we have xero 12 month contract", "int 100 points", "INT77100",
     "version 2.0 of the ns1.2 doc", "wintest771", "ns0012345",
+    "Ns5 apples", "nS5", "NS5Hq", "ns 1st",  # a shortened code is written in capitals, not glued to a word
 ])
 def test_words_that_only_look_like_codes(text):
     assert find_codes(text) == []

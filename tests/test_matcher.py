@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 
 import pytest
 
@@ -98,7 +98,8 @@ def test_faq_questions_answer_the_faq_entry(matcher):
 def test_hostile_input_never_crashes(matcher):
     huge = ("lorem ipsum dolor " * 60_000)[:1_000_000] + " INT771"
     assert matcher.match(huge) is not None
-    assert matcher.match(os.urandom(50_000).decode("latin-1")).answer_ids == []
+    for seed in range(5):  # fixed noise: a run of bytes spelling a real code ("NS5 ") would be one
+        assert matcher.match(random.Random(seed).randbytes(50_000).decode("latin-1")).answer_ids == []
     assert matcher.match("\x00\x01\ufffd" * 1000).answer_ids == []
     assert matcher.match("<!channel> <!here> INT771")  .answer_ids == ["INT771"]
     assert ids(matcher, "[" * 5000 + "]" * 5000)[0] == []
