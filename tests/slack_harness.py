@@ -87,8 +87,12 @@ class FakeSlack(LoopbackServer):
             return 200, {}, {"ok": True, "user_id": BOT_USER, "bot_id": "BFIXIT", "team_id": "T0001",
                              "team": "Test", "user": "fixit", "url": "https://test.slack.com/"}
         if method in ("chat.postMessage", "chat.update"):
-            return 200, {}, {"ok": True, "channel": args.get("channel"), "ts": f"1700000000.{next(self._ts):06d}",
-                             "message": {"text": args.get("text", "")}}
+            ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
+            # like Slack, the answer carries the message as posted, blocks and all
+            message = {"type": "message", "user": BOT_USER, "bot_id": "BFIXIT", "app_id": "A0001", "team": "T0001",
+                       "ts": ts, "text": args.get("text", ""),
+                       **({"blocks": args["blocks"]} if args.get("blocks") else {})}
+            return 200, {}, {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
         if method == "apps.connections.open":
             return 200, {}, {"ok": True, "url": self.socket_url}
         if method == "chat.postEphemeral":
