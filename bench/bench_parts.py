@@ -64,9 +64,7 @@ def measure(events: int) -> None:
                     f"Ev{run}{i}", "C1", f"{run}.{i:06d}", replies[i].match.answer_ids),
                 "building the card's blocks": lambda i: service.card_blocks(
                     replies[i].cards[0], replies[i].match.answers[0].entry_id, where),
-                "posting the card": lambda i: client.chat_postMessage(
-                    channel="C1", thread_ts=where.thread_ts, blocks=blocks[i], text=replies[i].cards[0].fallback,
-                    unfurl_links=False, unfurl_media=False),
+                "posting the card": lambda i: service.post(client, where, blocks[i], replies[i].cards[0].fallback),
                 "posting one line (the bare app's reply)": lambda i: client.chat_postMessage(
                     channel="C1", thread_ts=where.thread_ts, text="Fixed reply.", unfurl_links=False),
             }
