@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.codes import find_codes, leading_code
-from bot.match.normalize import clean, normalize
+from bot.match.normalize import clean, drop_email_headers, normalize
 
 
 @pytest.mark.parametrize("text, code", [
@@ -57,3 +57,38 @@ def test_varying_parts_are_masked_on_both_sides():
 
 def test_typography_is_unified():
     assert normalize("doesn\u2019t \u201cquoted\u201d \u2014 x\u00a0y") == "doesnt quoted - x y"
+
+
+GMAIL_FORWARD = """---------- Forwarded message ---------
+From: Concierge <concierge@expensify.com>
+Date: Mon, Mar 30, 2026 at 9:14 AM
+Subject: Fwd: Report R00J5K2LM8P failed to export
+To: ap-team@acme.com
+
+Hi Jane,"""
+
+OUTLOOK_FORWARD = """From: Priya Desai <priya.desai@example.com>
+Sent: Monday, April 8, 2024 9:14 AM
+To: Finance Systems <finsys@example.com>
+Cc: AP <ap@example.com>
+Subject: FW: RE: Card export issue
+
+Hello,"""
+
+
+@pytest.mark.parametrize("email, left", [
+    (GMAIL_FORWARD, "\nReport R00J5K2LM8P failed to export\n\nHi Jane,"),
+    (OUTLOOK_FORWARD, "Card export issue\n\nHello,"),
+    ("-----Original Message-----\nFrom: a@example.com\nSent: today\nsee below", "\n\nsee below"),
+])
+def test_a_forwarded_emails_header_block_is_reduced_to_its_subject(email, left):
+    assert drop_email_headers(email) == left
+
+
+@pytest.mark.parametrize("text", [
+    "Date: the transaction date is in a closed period",   # one line alone is not a header block
+    "Export Error: Export not completed.\nTo: fix it, reopen the period",
+    "sent from my phone: INT771 again",
+])
+def test_lines_that_only_look_like_email_headers_are_kept(text):
+    assert drop_email_headers(text) == text

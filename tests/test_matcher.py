@@ -23,6 +23,13 @@ def test_known_code_answers_its_entry(matcher, text):
     assert ids(matcher, text)[0] == ["INT771"]
 
 
+def test_a_forwarded_email_naming_the_error_only_in_its_subject(matcher):
+    email = ("From: Jane Roe <jane@example.com>\nSent: Monday, April 8, 2024 9:14 AM\nTo: AP <ap@example.com>\n"
+             "Subject: FW: Export not completed. The batches for this reporting period are closed in Sage Intacct\n\n"
+             "Can someone look at this one?")
+    assert ids(matcher, email)[0] == ["INT771"]
+
+
 def test_message_without_code(matcher):
     assert ids(matcher, INT771_MESSAGE)[0] == ["INT771"]
     assert ids(matcher, INT771_MESSAGE.lower())[0] == ["INT771"]

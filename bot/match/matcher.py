@@ -16,7 +16,7 @@ from bot.codes import CodeMention, find_codes
 from bot.kb import KnowledgeBase
 from bot.match.hit import Hit
 from bot.match.index import SearchIndex, prefix_sums, spans, strip_codes
-from bot.match.normalize import MASK, clean, mask
+from bot.match.normalize import MASK, clean, drop_email_headers, mask
 from bot.match.questions import QuestionMatcher
 
 MAX_INPUT_CHARS = 200_000   # codes are looked for this far into a paste
@@ -231,7 +231,7 @@ class Matcher:
                 result.unknown_codes.append(unknown)
             if code_entry:
                 answered.setdefault(code_entry, Hit(code_entry, 100.0, "code"))
-            lines = strip_codes(part[:MAX_FUZZY_CHARS]).replace("\n", " ;\n")
+            lines = strip_codes(drop_email_headers(part[:MAX_FUZZY_CHARS])).replace("\n", " ;\n")
             masked = _LEADING_HEADER.sub("", mask(lines), count=1)
             if code_entry:
                 masked = self._consume(masked, code_entry)

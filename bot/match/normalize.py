@@ -50,6 +50,22 @@ def clean(text: str) -> str:
     return _EMPHASIS.sub("", text) if "*" in text or "~" in text or "_" in text else text
 
 
+_EMAIL_SEPARATOR = r"-{2,}[ \t]*(?:forwarded|original)[ \t]+message[ \t]*-{2,}|begin[ \t]+forwarded[ \t]+message[ \t]*:"
+_EMAIL_FIELD = r"[ \t]*(?:from|to|cc|bcc|date|sent|reply-to|subject)[ \t]*:[^\n]*"
+_EMAIL_HEADERS = re.compile(rf"^[ \t]*(?:{_EMAIL_SEPARATOR})[ \t]*$|^{_EMAIL_FIELD}(?:\n{_EMAIL_FIELD})+$",
+                            re.IGNORECASE | re.MULTILINE)
+_SUBJECT = re.compile(r"^[ \t]*subject[ \t]*:[ \t]*(?:(?:fwd?|re)[ \t]*:[ \t]*)*(.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+def drop_email_headers(text: str) -> str:
+    """A forwarded email's header block (two or more From/To/Date/Subject... lines, "Forwarded message"
+    lines) reduced to its subject: the rest is addresses and dates, never the error, and its generic words
+    would be compared with every wording."""
+    if ":" not in text:
+        return text
+    return _EMAIL_HEADERS.sub(lambda m: "\n".join(_SUBJECT.findall(m.group())), text)
+
+
 def _reference_label(m: re.Match) -> str:
     inner = m.group(0)[1:-1]
     if inner.startswith("#") and "|" in inner:
