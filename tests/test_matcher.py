@@ -30,6 +30,13 @@ def test_a_forwarded_email_naming_the_error_only_in_its_subject(matcher):
     assert ids(matcher, email)[0] == ["INT771"]
 
 
+def test_a_quoted_sender_name_in_an_email_header_is_not_an_error(matcher):
+    email = ('From: "The batches for this reporting period are closed in Sage Intacct" <alerts@example.com>\n'
+             "Sent: Monday, April 8, 2024 9:14 AM\nTo: AP <ap@example.com>\nSubject: weekly digest\n\n"
+             "Anything new this week?")
+    assert ids(matcher, email) == ([], [])
+
+
 def test_message_without_code(matcher):
     assert ids(matcher, INT771_MESSAGE)[0] == ["INT771"]
     assert ids(matcher, INT771_MESSAGE.lower())[0] == ["INT771"]

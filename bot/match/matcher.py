@@ -231,7 +231,8 @@ class Matcher:
                 result.unknown_codes.append(unknown)
             if code_entry:
                 answered.setdefault(code_entry, Hit(code_entry, 100.0, "code"))
-            lines = strip_codes(drop_email_headers(part[:MAX_FUZZY_CHARS])).replace("\n", " ;\n")
+            wording = drop_email_headers(part[:MAX_FUZZY_CHARS])  # quotes too: not a From: "Display Name"
+            lines = strip_codes(wording).replace("\n", " ;\n")
             masked = _LEADING_HEADER.sub("", mask(lines), count=1)
             if code_entry:
                 masked = self._consume(masked, code_entry)
@@ -239,7 +240,7 @@ class Matcher:
             if not code_entry and not any(sure for _, sure in hits):
                 # "why does netsuite say 'the vendor doesn't have access to the transaction currency'?"
                 # (not after a known code: quotes there are part of that code's own message)
-                quotes = quoted(part[:MAX_FUZZY_CHARS])
+                quotes = quoted(wording)
                 for quote in quotes + ([" … ".join(quotes)] if len(quotes) > 1 else []):
                     hits += [(h, s) for h, s in self._match_wording(mask(quote), self.quote_gate) if s]
             for hit, sure in hits:
