@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -35,19 +36,21 @@ def leading_code(message: str) -> str:
     return canonical(m.group(1), m.group(2)) if m else ""
 
 
-def find_codes(text: str) -> list[CodeMention]:
-    """Every code-shaped mention in `text`, in order.
+def find_codes(text: str, limit: int | None = None) -> list[CodeMention]:
+    """Every code-shaped mention in `text`, in order; with `limit`, of the first `limit` code shapes only.
 
     A lower-case prefix separated from its digits by a blank ("desk 15") only counts on a line that
-    also talks about an error, so that ordinary words followed by numbers stay chatter.
+    also talks about an error, so that ordinary words followed by numbers stay chatter. One pass over the
+    text: each line is looked at for error words once, however many codes it holds.
     """
     found = []
-    for m in CODE_PATTERN.finditer(text):
+    context = _Context(text)
+    for m in itertools.islice(CODE_PATTERN.finditer(text), limit):
         prefix, sep, digits = m.group(1), m.group(2), m.group(3)
         if len(digits) > FAMILIES[prefix.upper()]:
             continue
         if (not prefix.isupper() and (" " in sep or "\t" in sep) and prefix.upper() in _WORD_PREFIXES
-                and not _near_error_words(text, m.start()) and not _code_alone(text, m)):
+                and not context.near_error_words(m.start()) and not context.code_alone()):
             continue
         if "." in sep and not prefix.isupper():
             continue
@@ -60,17 +63,34 @@ def find_codes(text: str) -> list[CodeMention]:
 
 # Prefixes that are also ordinary words ("my desk 15", "int 100", "xero 12 months").
 _WORD_PREFIXES = {"DESK", "INT", "XERO"}
-
-
-def _code_alone(text: str, m: re.Match) -> bool:
-    """Nothing but the code (and punctuation) was written: "int 771 ??"."""
-    return not re.search(r"[A-Za-z]{2,}", text[: m.start()] + text[m.end():])
-
-
 _ERROR_WORDS = re.compile(r"\b(error|err|code|export|sync|fail|failed|failing)\b", re.IGNORECASE)
+_WORD = re.compile(r"[A-Za-z]{2,}")
 
 
-def _near_error_words(text: str, pos: int) -> bool:
-    start = text.rfind("\n", 0, pos) + 1
-    end = text.find("\n", pos)
-    return bool(_ERROR_WORDS.search(text[start:end if end >= 0 else len(text)]))
+class _Context:
+    """What the text around a mention says, each worked out once per text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._line_end = -1       # where the line of the last mention looked at ends (its newline)
+        self._line_has_error = False
+        self._alone: bool | None = None
+
+    def near_error_words(self, pos: int) -> bool:
+        """Whether the line holding `pos` has an error word. Mentions come in order, so each line is
+        found and searched once."""
+        if pos > self._line_end:
+            start = self.text.rfind("\n", max(self._line_end, 0), pos) + 1
+            end = self.text.find("\n", pos)
+            self._line_end = end if end >= 0 else len(self.text)
+            self._line_has_error = bool(_ERROR_WORDS.search(self.text, start, self._line_end))
+        return self._line_has_error
+
+    def code_alone(self) -> bool:
+        """Nothing but the code (and punctuation) was written: "int 771 ??". The prefix of a mention is a
+        word of its own (nothing alphanumeric before it, digits after), so the code is alone exactly when
+        it holds the text's only word."""
+        if self._alone is None:
+            words = _WORD.finditer(self.text)
+            self._alone = next(words, None) is not None and next(words, None) is None
+        return self._alone

@@ -244,7 +244,7 @@ def as_delivered(event: dict) -> dict:
     return event
 
 
-_MARKUP = re.compile(r"<([@#!])([^>|]*)(?:\|([^>]*))?>|<([^>|]+)(?:\|([^>]*))?>")
+_MARKUP = re.compile(r"<([@#!])([^<>|]*)(?:\|([^<>]*))?>|<([^<>|]+)(?:\|([^<>]*))?>")  # Slack escapes a literal "<"
 
 
 def rich_text(text: str) -> dict:

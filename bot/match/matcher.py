@@ -14,13 +14,12 @@ from rapidfuzz.distance import LCSseq
 
 from bot.codes import CodeMention, find_codes
 from bot.kb import KnowledgeBase
+from bot.match import limits
 from bot.match.hit import Hit
 from bot.match.index import SearchIndex, prefix_sums, spans, strip_codes
 from bot.match.normalize import MASK, clean, drop_email_headers, mask
 from bot.match.questions import QuestionMatcher
 
-MAX_INPUT_CHARS = 200_000   # codes are looked for this far into a paste
-MAX_FUZZY_CHARS = 6_000     # wording is compared this far into each part of a paste
 MAX_ANSWERS = 5
 CLOSE_TO_AN_ERROR = 40  # a paste this close to an error's wording is not taken for an FAQ question
 CANDIDATES = 10
@@ -222,16 +221,20 @@ class Matcher:
         result = MatchResult()
         if not text or not text.strip():
             return result
-        cleaned = clean(text[:MAX_INPUT_CHARS])
-        mentions = find_codes(cleaned)
+        cleaned = clean(text[:limits.MAX_INPUT_CHARS])
+        mentions = find_codes(cleaned, limits.MAX_CODE_SHAPES)
         answered: dict[str, Hit] = {}
         suggested: dict[str, Hit] = {}
-        for part, code_entry, unknown in self._parts(cleaned, mentions):
+        budget = limits.MAX_WORDING_CHARS  # wording compared, over all parts: a paste of many codes costs no more
+        for n, (part, code_entry, unknown) in enumerate(self._parts(cleaned, mentions)):
             if unknown:
                 result.unknown_codes.append(unknown)
             if code_entry:
                 answered.setdefault(code_entry, Hit(code_entry, 100.0, "code"))
-            wording = drop_email_headers(part[:MAX_FUZZY_CHARS])  # quotes too: not a From: "Display Name"
+            if budget <= 0 or n >= limits.MAX_PARTS:
+                continue  # past the budget only codes count
+            wording = drop_email_headers(part[:budget])  # quotes too: not a From: "Display Name"
+            budget -= len(wording)
             lines = strip_codes(wording).replace("\n", " ;\n")
             masked = _LEADING_HEADER.sub("", mask(lines), count=1)
             if code_entry:
@@ -240,7 +243,7 @@ class Matcher:
             if not code_entry and not any(sure for _, sure in hits):
                 # "why does netsuite say 'the vendor doesn't have access to the transaction currency'?"
                 # (not after a known code: quotes there are part of that code's own message)
-                quotes = quoted(wording)
+                quotes = quoted(wording)[:limits.MAX_QUOTES]
                 for quote in quotes + ([" … ".join(quotes)] if len(quotes) > 1 else []):
                     hits += [(h, s) for h, s in self._match_wording(mask(quote), self.quote_gate) if s]
             for hit, sure in hits:
@@ -250,14 +253,15 @@ class Matcher:
                     suggested.setdefault(hit.entry_id, hit)
             if len(answered) >= MAX_ANSWERS:
                 break
-        if (not answered and not mentions and not _LEADING_HEADER.match(cleaned.lower())
-                and not self._close_to_an_error(cleaned, suggested.values())):
+        opening = cleaned[:limits.MAX_QUESTION_CHARS]
+        if (not answered and not mentions and not _LEADING_HEADER.match(opening.lower())
+                and not self._close_to_an_error(cleaned[:limits.MAX_WORDING_CHARS], suggested.values())):
             # a question ("how do I update my Sage Intacct credentials?"), not an "Export Error: …" paste
-            ranked = self.questions.rank(cleaned[:MAX_FUZZY_CHARS])
+            ranked = self.questions.rank(opening)
             for hit, sure in self.questions.decide(ranked):
                 (answered if sure else suggested).setdefault(hit.entry_id, hit)
             if not ranked and not suggested:
-                for hit in self.questions.unnamed_system_suggestions(cleaned[:MAX_FUZZY_CHARS]):
+                for hit in self.questions.unnamed_system_suggestions(opening):
                     suggested.setdefault(hit.entry_id, hit)
         result.answers = list(answered.values())[:MAX_ANSWERS]
         result.suggestions = [h for h in suggested.values() if h.entry_id not in answered][:3]

@@ -13,12 +13,19 @@ import unicodedata
 
 MASK = "#"
 
-_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|>\s]*)(?:\|([^>]*))?>")
-_SLACK_REF = re.compile(r"<[@#!][^>]{0,200}>")
+# Slack escapes a literal "<" in messages, so a link never holds one: stopping at "<" keeps every
+# unclosed opener ("<http:<http:…") to its own stretch instead of rescanning the rest of the paste.
+_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|<>\s]*)(?:\|([^<>]*))?>")
+_SLACK_REF = re.compile(r"<[@#!][^<>]{0,200}>")
 _CODE_FENCE = re.compile(r"```")
 _QUOTE_MARK = re.compile(r"^[ \t]*(?:>|&gt;)+[ \t]?", re.MULTILINE)
-_EMOJI = re.compile(r":(?:[+-]1|(?=[a-z0-9_+'\-]*[a-z])[a-z0-9_+'\-]{1,40}):(?::skin-tone-\d:)?", re.IGNORECASE)
-_EMPHASIS = re.compile(r"(?<![\w*~])[*~]+|[*~]+(?![\w*~])|(?<!\w)_+(?=\S)|(?<=\S)_+(?!\w)")
+_EMOJI = re.compile(r":(?:[+-]1|(?=[a-z0-9_+'\-]{0,39}[a-z])[a-z0-9_+'\-]{1,40}):(?::skin-tone-\d:)?", re.IGNORECASE)
+# Emphasis marks that open or close a word: a `*`/`~` run unless it sits inside a word ("a*b"); an `_` run
+# that opens (no word before it, something after) or closes (a word before it, none after) — of a run
+# with a blank on either side, a lone `_` stays ("a _ b"). Every alternative can only start where a run
+# does (its lookbehind fails inside one) and takes the run whole, so a long run is one pass.
+_EMPHASIS = re.compile(r"(?<![*~\w])[*~]+|(?<![*~])[*~]++(?!\w)"
+                       r"|(?<!\w)_++(?=\S)|(?<!\w)__++(?!\S)|(?<=[^\w\s])_(?!\S)|(?<=[^\W_])_++(?!\w)")
 
 _CHAR_MAP = str.maketrans({
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'", "`": "'",
@@ -76,17 +83,19 @@ def _reference_label(m: re.Match) -> str:
 _PLACEHOLDER = re.compile(r"\[[^\[\]]{0,60}\]")
 _VARIABLE = re.compile(
     r"""
-      [\w.+'-]+@[\w-]+(?:\.[\w-]+)+                       # email
+      [\w.+'-]{1,64}+@[\w-]+(?:\.[\w-]+)+                 # email (a local part is at most 64 characters)
     | (?:https?://|www\.)\S+                              # link
     | \b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b                 # 03/28/2026, 2026-03-28
     | \b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:st|nd|rd|th)?,?(?:\s+\d{4})?\b
     | \b\d{1,2}(?:st|nd|rd|th)?\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?(?:,?\s+\d{4})?\b
     | [$€£¥]\s?-?\d[\d,]*(?:\.\d+)?                       # $1,234.56
-    | \b\d[\d,]*\.\d+\b                                   # 12.50
-    | (?<![\w#])[\w-]*\d[\w-]*                            # anything with a digit: R00123, VEN-0042, 4000
+    | \b\d[\d,]{0,24}+\.\d+\b                             # 12.50, 1,234,567.89
+    | (?<![\w#])(?<![^\d#]-)[\w-]*\d[\w-]*                 # anything with a digit: R00123, VEN-0042, 4000
     """,
     re.VERBOSE,  # applied to lower-cased text only
 )
+# Each alternative starts at a place few characters can be (a run's first character, a bounded local
+# part), so that a long run without the rest of a match is not rescanned from each of its characters.
 _MAY_VARY = re.compile(r"[\d@$€£¥]|http|www\.")  # every _VARIABLE alternative needs one of these
 _QUOTES = re.compile(r"[\"']")
 _NON_TEXT = re.compile(r"[^\w#.,:;?!()/&%+\s-]+")

@@ -14,6 +14,7 @@ from rapidfuzz import fuzz
 from bot.kb import KnowledgeBase
 from bot.match.hit import Hit
 from bot.match.index import Doc, SearchIndex, stem, words
+from bot.match.limits import MAX_QUESTION_CHARS, MAX_WORDING_CHARS
 from bot.match.normalize import mask
 
 SYSTEM_NAMES = {
@@ -33,9 +34,6 @@ ALL_SYSTEM_WORDS = frozenset(stem(w) for names in SYSTEM_NAMES.values() for w in
 _ASKING = re.compile(
     r"\?|^\s*(?:how|why|what|where|when|which|who|can|could|does|do|is|are|will|should|would|any ?one|"
     r"is there|help)\b"
-    # a question after a clause: "…a draft report to certinia, why"
-    r"|(?:[,;.:!-]\s*|\b(?:and|so|but)\s+)(?:why|what|how|can|could|do|does|is|are|will|should)\b(?=[^,.;]*$)"
-    r"|\bif (?:i|we) \w+.*\b(?:do|will|would|does) (?:i|we|it)\b"
     r"|\b(?:not working|stopped|won'?t|isn'?t|doesn'?t|can'?t|cannot|couldn'?t|never|aren'?t|haven'?t|"
     r"hasn'?t|don'?t|didn'?t|wasn'?t|weren'?t|keeps? (?:failing|saying|disconnecting)|fail(?:s|ed|ing)?|"
     r"broken|stuck|wrong|errors?|missing|instead of|how (?:do|can|to)|need help|any idea)\b"
@@ -43,11 +41,35 @@ _ASKING = re.compile(
     r"|\b(?:empty|blank) (?:screen|page)\b",
     re.IGNORECASE,
 )
+# a question after a clause, in the text's last clause: "…a draft report to certinia, why"
+_TRAILING_QUESTION = re.compile(
+    r"(?:[,;.:!-]\s*|\b(?:and|so|but)\s+)(?:why|what|how|can|could|do|does|is|are|will|should)\b", re.IGNORECASE)
+# "if we close the period, do we…": a condition, then a question on the same line
+_IF_CLAUSE = re.compile(r"\bif (?:i|we) \w", re.IGNORECASE)
+_THEN_ASKED = re.compile(r"\b(?:do|will|would|does) (?:i|we|it)\b", re.IGNORECASE)
 
 
 def asks_for_help(text: str) -> bool:
-    """A question, or a statement of trouble ("our sync stopped"), not a remark."""
-    return bool(_ASKING.search(text))
+    """A question, or a statement of trouble ("our sync stopped"), not a remark.
+
+    Each pattern is tried once over the text (the clause and condition checks find where to look first),
+    so no input makes this slower than a few passes over it.
+    """
+    text = text[:MAX_QUESTION_CHARS]
+    if _ASKING.search(text):
+        return True
+    last_clause = max(text.rfind(","), text.rfind("."), text.rfind(";"), 0)
+    if _TRAILING_QUESTION.search(text, last_clause):
+        return True
+    line_end = -1
+    for m in _IF_CLAUSE.finditer(text):
+        if m.start() < line_end:
+            continue  # this line's first condition was looked past already
+        line_end = text.find("\n", m.end())
+        line_end = len(text) if line_end < 0 else line_end
+        if _THEN_ASKED.search(text, m.end(), line_end):
+            return True
+    return False
 
 
 UNNAMED_SYSTEM_SUGGEST = 0.85  # without a system named, only a question this close to an FAQ is suggested
@@ -79,7 +101,7 @@ class QuestionMatcher:
         self.gate = gate or QuestionGate()
 
     def systems_in(self, text: str) -> set[str]:
-        return systems_named({self.index.correct(w) for w in words(mask(text))})
+        return systems_named({self.index.correct(w) for w in words(mask(text[:MAX_WORDING_CHARS]))})
 
     def rank(self, text: str, entry_ids: set[str] | None = None,
              systems: set[str] | None = None) -> list[tuple[float, Doc]]:
@@ -89,6 +111,7 @@ class QuestionMatcher:
         `systems`, e.g. those of the thread it is asked in). With them: those entries' questions (a
         thread's follow-up), whatever system the text names. Only requests for help are ranked.
         """
+        text = text[:MAX_QUESTION_CHARS]
         if not asks_for_help(text):
             return []
         masked = mask(text)

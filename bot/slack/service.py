@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.checks.runner import CheckRunner
 from bot.checks.workspaces import Workspace, Workspaces
+from bot.match.limits import MAX_INPUT_CHARS, MAX_WORDING_CHARS
 from bot.match.normalize import clean, normalize
 from bot.pipeline import USAGE_HINT, Fixit, Reply
 from bot.render.slack_text import escape
@@ -171,14 +172,14 @@ class SlackService:
             card = fixit.no_match(reply.match)
             self.post(client, where, card.blocks[1:], card.text)
         if explicit or reply.match.unknown_codes or looks_like_an_error(text):
-            self.store.record_unmatched(normalize(text), where.channel)
+            self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel)
 
     def follow_up(self, client: WebClient, text: str, where: Where, user: str, answered: list[str],
                   explicit: bool = False, event_id: str = "") -> bool:
         """A message in a thread Fixit answered: the thread's entries' FAQ first, then FAQ entries, then
         errors. Thread chatter ("thanks!", "trying now") gets nothing. True when something was posted."""
         fixit = self.fixit
-        cleaned = clean(text)
+        cleaned = clean(text[:MAX_INPUT_CHARS])
         questions = fixit.matcher.questions
         for scope in ({"entry_ids": set(answered)}, {"systems": {fixit.kb.get(e).system for e in answered
                                                                 if fixit.kb.get(e)}}):
@@ -218,7 +219,7 @@ class SlackService:
             entries = [fixit.kb.get(h.entry_id) for h in reply.match.suggestions]
             return {"response_type": "ephemeral", "text": "Did you mean one of these?",
                     "blocks": suggestion_blocks(entries, where)}
-        self.store.record_unmatched(normalize(text), where.channel)
+        self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel)
         card = fixit.no_match(reply.match)
         return {"response_type": "ephemeral", "text": card.text, "blocks": card.blocks[1:]}
 
