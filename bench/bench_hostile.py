@@ -25,7 +25,6 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from hostile import SLACK_MAX, shapes  # noqa: E402
 
-from bot.codes import find_codes  # noqa: E402
 from bot.kb import load_knowledge_base  # noqa: E402
 from bot.match import Matcher  # noqa: E402
 from bot.match.limits import MAX_INPUT_CHARS  # noqa: E402
@@ -64,7 +63,7 @@ def stages(matcher: Matcher) -> dict:
     that each shows it is linear by itself; `match` is the matcher as it runs, caps included."""
     return {
         "clean": lambda t: clean(t[:MAX_INPUT_CHARS]),
-        "codes": lambda c: find_codes(c),
+        "codes": lambda c: matcher.kb.codes.find(c),
         "headers": lambda c: drop_email_headers(c),
         "mask": lambda c: mask(c),
         "question": lambda c: asks_for_help(c),

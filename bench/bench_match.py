@@ -40,7 +40,8 @@ def synthetic_kb(size: int, into: Path) -> None:
     """The bundled KB plus generated entries whose messages reuse the bundled vocabulary."""
     shutil.copytree(ROOT / "knowledge", into, dirs_exist_ok=True)
     bundled = load_knowledge_base(ROOT / "knowledge")
-    vocabulary = sorted({w for e in bundled for m in e.messages for w in error_text(m).split() if w.isalpha()})
+    texts = [error_text(m, bundled.codes) for e in bundled for m in e.messages]
+    vocabulary = sorted({w for text in texts for w in text.split() if w.isalpha()})
     rng = random.Random(size)
     target = into / "synthetic"
     target.mkdir()

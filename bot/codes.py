@@ -1,4 +1,10 @@
-"""Error-code families and how people write codes: `INT771`, `INT 771`, `int-771`, `NS0012:`."""
+"""How people write error codes: `INT771`, `INT 771`, `int-771`, `NS0012:`, `NS885`.
+
+The code families (prefix and digits) come from `knowledge/systems.yaml`; a `CodeFinder` is built from
+them once per knowledge base. It finds every code-shaped mention and says how it was written; whether a
+mention that is not written the canonical way is an error code or a desk, a flight or a ticket is decided
+by its context (`form` and `context` below, weighed by the matcher's decision).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +12,11 @@ import itertools
 import re
 from dataclasses import dataclass
 
-# prefix -> number of digits in the published codes
-FAMILIES = {"INT": 3, "NS": 4, "ONL": 3, "DESK": 2, "XERO": 2, "CER": 3}
-
-_PREFIX = "|".join(sorted(FAMILIES, key=len, reverse=True))
-CODE_PATTERN = re.compile(
-    rf"(?<![A-Za-z0-9])({_PREFIX})([ \t]?[-_#:.]?[ \t]?)(\d{{1,4}})(?![0-9])(?!\.[0-9])",
-    re.IGNORECASE,
-)
-_LEADING = re.compile(rf"^\s*({_PREFIX})(\d+)\b")
+CANONICAL = "canonical"   # INT771, NS0012:, (ONL888), INT#771 — upper case, nothing or a mark between
+SPACED = "spaced"         # INT 771, NS 12
+HYPHENATED = "hyphenated"  # INT-771, CER_091, XERO.11
+LOWER = "lower"           # int771, ns0012, int 771, int-771 (any separator)
+SHORT = "short"           # NS885: fewer digits than the family's codes
 
 
 @dataclass(frozen=True)
@@ -23,48 +25,86 @@ class CodeMention:
     start: int
     end: int
     exact_width: bool  # written with the family's usual digit count
+    form: str = CANONICAL
+    separated: bool = False   # a blank between prefix and digits ("int 771", "DESK 41")
+    error_line: bool = False  # the line holding it talks about an error (error, export, sync, fail…)
+    alone: bool = False       # nothing but the code (and punctuation) was written
+
+    @property
+    def canonical(self) -> bool:
+        return self.form == CANONICAL
 
 
-def canonical(prefix: str, digits: str) -> str:
-    prefix = prefix.upper()
-    return f"{prefix}{int(digits):0{FAMILIES[prefix]}d}"
-
-
-def leading_code(message: str) -> str:
-    """The code a KB message starts with ('' when none), e.g. 'INT771' for 'INT771 Export Error: …'."""
-    m = _LEADING.match(message)
-    return canonical(m.group(1), m.group(2)) if m else ""
-
-
-def find_codes(text: str, limit: int | None = None) -> list[CodeMention]:
-    """Every code-shaped mention in `text`, in order; with `limit`, of the first `limit` code shapes only.
-
-    A lower-case prefix separated from its digits by a blank ("desk 15") only counts on a line that
-    also talks about an error, so that ordinary words followed by numbers stay chatter. One pass over the
-    text: each line is looked at for error words once, however many codes it holds.
-    """
-    found = []
-    context = _Context(text)
-    for m in itertools.islice(CODE_PATTERN.finditer(text), limit):
-        prefix, sep, digits = m.group(1), m.group(2), m.group(3)
-        if len(digits) > FAMILIES[prefix.upper()]:
-            continue
-        if (not prefix.isupper() and (" " in sep or "\t" in sep) and prefix.upper() in _WORD_PREFIXES
-                and not context.near_error_words(m.start()) and not context.code_alone()):
-            continue
-        if "." in sep and not prefix.isupper():
-            continue
-        if len(digits) < FAMILIES[prefix.upper()] and (not prefix.isupper() or text[m.end():m.end() + 1].isalpha()):
-            continue  # a shortened code ("NS885") is written in capitals and ends where a word would
-        found.append(CodeMention(canonical(prefix, digits), m.start(), m.end(),
-                                 len(digits) == FAMILIES[prefix.upper()]))
-    return found
-
-
-# Prefixes that are also ordinary words ("my desk 15", "int 100", "xero 12 months").
-_WORD_PREFIXES = {"DESK", "INT", "XERO"}
+_NEVER = re.compile(r"(?!)")
 _ERROR_WORDS = re.compile(r"\b(error|err|code|export|sync|fail|failed|failing)\b", re.IGNORECASE)
 _WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+class CodeFinder:
+    def __init__(self, families: dict[str, int]) -> None:
+        """`families`: code prefix -> number of digits in the published codes ({"INT": 3, "NS": 4})."""
+        self.families = {p.upper(): d for p, d in families.items()}
+        if not self.families:
+            self.pattern = self._leading = _NEVER
+            return
+        prefix = "|".join(sorted(self.families, key=len, reverse=True))
+        widest = max(self.families.values())
+        self.pattern = re.compile(
+            rf"(?<![A-Za-z0-9])({prefix})([ \t]?[-_#:.]?[ \t]?)(\d{{1,{widest}}})(?![0-9])(?!\.[0-9])",
+            re.IGNORECASE)
+        self._leading = re.compile(rf"^\s*({prefix})(\d+)\b")
+
+    def canonical(self, prefix: str, digits: str) -> str:
+        prefix = prefix.upper()
+        return f"{prefix}{int(digits):0{self.families[prefix]}d}"
+
+    def leading(self, message: str) -> str:
+        """The code a KB message starts with ('' when none), e.g. 'INT771' for 'INT771 Export Error: …'."""
+        m = self._leading.match(message)
+        return self.canonical(m.group(1), m.group(2)) if m else ""
+
+    def is_code(self, text: str) -> bool:
+        """`text` is one code and nothing else ("INT771", "ns 12")."""
+        return bool(self.pattern.fullmatch(text))
+
+    def strip(self, text: str, count: int = 0) -> str:
+        """`text` with its code-shaped mentions blanked out (the first `count` only, when given)."""
+        return self.pattern.sub(" ", text, count=count)
+
+    def find(self, text: str, limit: int | None = None) -> list[CodeMention]:
+        """Every code-shaped mention in `text`, in order; with `limit`, of the first `limit` code shapes only.
+
+        Shapes that are never codes are left out: more digits than the family's, a lower-case prefix
+        joined to its digits by a dot ("ns.1"), a shortened code that is not in capitals or runs into a
+        word ("Ns5", "NS5Hq"). One pass over the text: each line is looked at for error words once,
+        however many codes it holds.
+        """
+        found = []
+        context = _Context(text)
+        for m in itertools.islice(self.pattern.finditer(text), limit):
+            prefix, sep, digits = m.group(1), m.group(2), m.group(3)
+            width = self.families[prefix.upper()]
+            if len(digits) > width:
+                continue
+            upper = prefix.isupper()
+            if "." in sep and not upper:
+                continue
+            if len(digits) < width and (not upper or text[m.end():m.end() + 1].isalpha()):
+                continue
+            spaced = " " in sep or "\t" in sep
+            if not upper:
+                form = LOWER
+            elif len(digits) < width:
+                form = SHORT
+            elif spaced:
+                form = SPACED
+            elif sep.strip() in ("", ":", "#"):
+                form = CANONICAL
+            else:
+                form = HYPHENATED
+            found.append(CodeMention(self.canonical(prefix, digits), m.start(), m.end(), len(digits) == width, form,
+                                     spaced, context.near_error_words(m.start()), context.code_alone()))
+        return found
 
 
 class _Context:

@@ -75,7 +75,7 @@ def test_kb_check_fails_with_file_and_line_and_collisions(tmp_path, good_entry):
     done = run_cli("kb", "check", "--kb", str(tmp_path))
     out = done.stdout.decode()
     assert done.returncode == 1
-    assert f"{bad}:7: malformed YAML" in out
+    assert f"{bad}:6: malformed YAML" in out  # where the unclosed [ opens
     assert "INT992 -> INT990" in out
     assert out.strip().splitlines()[-1].startswith("FAILED")
     assert b"Traceback" not in done.stderr

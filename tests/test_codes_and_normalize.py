@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.codes import find_codes, leading_code
+from bot.codes import CANONICAL, HYPHENATED, LOWER, SHORT, SPACED, CodeFinder
+from bot.kb.systems import load_systems
 from bot.match.normalize import clean, drop_email_headers, normalize
+
+
+@pytest.fixture(scope="module")
+def codes(kb):
+    return kb.codes
 
 
 @pytest.mark.parametrize("text, code", [
@@ -14,23 +20,46 @@ from bot.match.normalize import clean, drop_email_headers, normalize
     ("desk08", "DESK08"), ("CER_091", "CER091"), ("(ONL888)", "ONL888"), ("getting INT#771", "INT771"),
     ("NS885 again", "NS0885"),
 ])
-def test_code_spellings(text, code):
-    assert [m.code for m in find_codes(text)] == [code]
+def test_code_spellings(codes, text, code):
+    assert [m.code for m in codes.find(text)] == [code]
 
 
 @pytest.mark.parametrize("text", [
-    "my desk 15 is by the window", "we have xero 12 month contract", "int 100 points", "INT77100",
-    "version 2.0 of the ns1.2 doc", "wintest771", "ns0012345",
+    "INT77100", "version 2.0 of the ns1.2 doc", "wintest771", "ns0012345",
     "Ns5 apples", "nS5", "NS5Hq", "ns 1st",  # a shortened code is written in capitals, not glued to a word
 ])
-def test_words_that_only_look_like_codes(text):
-    assert find_codes(text) == []
+def test_shapes_that_are_never_codes(codes, text):
+    assert codes.find(text) == []
 
 
-def test_leading_code_of_kb_messages():
-    assert leading_code("INT771 Export Error: Export not completed.") == "INT771"
-    assert leading_code("CER091: Invalid field name.") == "CER091"
-    assert leading_code("Export not completed.") == ""
+@pytest.mark.parametrize("text, form", [
+    ("INT771", CANONICAL), ("NS0012:", CANONICAL), ("INT#771", CANONICAL), ("INT 771", SPACED),
+    ("INT-771", HYPHENATED), ("CER_091", HYPHENATED), ("int771", LOWER), ("desk 15", LOWER), ("NS885", SHORT),
+])
+def test_how_a_code_was_written(codes, text, form):
+    assert [m.form for m in codes.find(text)] == [form]
+
+
+def test_code_context_is_read_once_per_line(codes):
+    found = codes.find("my desk 15 and desk 16\nexport error desk 17")
+    assert [(m.code, m.error_line) for m in found] == [("DESK15", False), ("DESK16", False), ("DESK17", True)]
+    assert codes.find("int 771 ??")[0].alone and not codes.find("got int 771")[0].alone
+
+
+def test_families_come_from_the_systems_file(tmp_path):
+    (tmp_path / "systems.yaml").write_text(
+        "systems:\n  - {name: Acme Ledger, folder: acme, codes: {prefix: ACM, digits: 3}, names: [acme]}\n")
+    systems, problems = load_systems(tmp_path / "systems.yaml")
+    assert problems == [] and systems.families == {"ACM": 3}
+    finder = CodeFinder(systems.families)
+    assert [m.code for m in finder.find("ACM 12 and acm042 but not INT771")] == ["ACM012", "ACM042"]
+    assert CodeFinder({}).find("INT771") == []
+
+
+def test_leading_code_of_kb_messages(codes):
+    assert codes.leading("INT771 Export Error: Export not completed.") == "INT771"
+    assert codes.leading("CER091: Invalid field name.") == "CER091"
+    assert codes.leading("Export not completed.") == ""
 
 
 def test_slack_markup_is_removed():

@@ -10,18 +10,20 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from hostile import SLACK_MAX, markup_strings, shapes
 from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, message
 
-from bot.codes import find_codes
+from bot.kb import load_knowledge_base
 from bot.match.normalize import clean, drop_email_headers, mask
 from bot.match.questions import asks_for_help
 from bot.settings import Settings
 from bot.slack.app import build_runtime
 
 BOUND = 2.0  # seconds
+find_codes = load_knowledge_base(Path(__file__).resolve().parent.parent / "knowledge").codes.find
 SHAPES = shapes(SLACK_MAX)
 
 

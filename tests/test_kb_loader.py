@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import KB_DIR, write_entry
 
 from bot.kb import load_knowledge_base
@@ -30,10 +31,9 @@ def test_every_code_in_the_help_centre_index_has_an_entry(kb):
 
 
 def test_error_entries_are_keyed_by_their_code(kb):
-    from bot.codes import leading_code
     for entry in kb:
-        if entry.message and leading_code(entry.message):
-            assert leading_code(entry.message) == entry.id
+        if entry.message and kb.codes.leading(entry.message):
+            assert kb.codes.leading(entry.message) == entry.id
 
 
 def test_good_entry_loads(tmp_path, good_entry):
@@ -138,3 +138,74 @@ def test_checks_are_validated_as_data(tmp_path, good_entry):
     good = write_entry(tmp_path / "ok", "x/INT990.yaml", first_check_only)
     kb = load_knowledge_base(good.parent.parent)
     assert kb.problems == [] and kb.get("INT990").checks[0]["expect"] is False
+
+
+def test_system_must_be_one_of_the_systems_file(tmp_path, good_entry):
+    path = write_entry(tmp_path, "x/INT990.yaml", good_entry().replace("system: Sage Intacct", "system: Sage intacct"))
+    (problem,) = problems_of(tmp_path)
+    assert problem.startswith(f"{path}:3: system 'Sage intacct' is not a system of systems.yaml")
+    assert "did you mean 'Sage Intacct'?" in problem and "NetSuite" in problem
+
+
+def test_entry_must_sit_in_its_systems_folder(tmp_path, good_entry):
+    path = write_entry(tmp_path, "netsuite/INT990.yaml", good_entry())
+    (problem,) = problems_of(tmp_path)
+    assert problem.startswith(f"{path}:3: system is 'Sage Intacct' but the file is in the netsuite/ folder")
+    assert "move it to sage-intacct/" in problem
+
+
+def test_code_must_be_of_the_systems_family(tmp_path, good_entry):
+    text = good_entry("NS0990").replace("system: Sage Intacct", "system: Xero")
+    write_entry(tmp_path, "xero/NS0990.yaml", text)
+    (problem,) = problems_of(tmp_path)
+    assert "the message's code NS0990 is not a Xero code (Xero codes start with XERO)" in problem
+
+
+def test_a_kb_with_its_own_systems_file(tmp_path, good_entry):
+    (tmp_path / "systems.yaml").write_text(
+        "systems:\n  - name: Acme Ledger\n    folder: acme\n    codes: {prefix: ACM, digits: 3}\n"
+        "    names: [acme, acme ledger]\n")
+    text = good_entry("ACM100").replace("system: Sage Intacct", "system: Acme Ledger")
+    write_entry(tmp_path, "acme/ACM100.yaml", text)
+    kb = load_knowledge_base(tmp_path)
+    assert kb.problems == [] and kb.systems.names == ("Acme Ledger",) and kb.codes.families == {"ACM": 3}
+    assert list(kb.entries) == ["ACM100"]  # systems.yaml itself is not read as an entry
+    write_entry(tmp_path, "acme/INT990.yaml", good_entry())
+    assert any("system 'Sage Intacct' is not a system of systems.yaml" in p for p in problems_of(tmp_path))
+
+
+@pytest.mark.parametrize("text, line, message", [
+    ("systems:\n  - name: A\n    folder: a\n    names: [a]\n  - name: A\n    folder: b\n    names: [b]\n", 5,
+     "name 'A' is used twice (first at line 2)"),
+    ("systems:\n  - name: A\n    folder: a\n    codes: {prefix: a1, digits: 3}\n    names: [a]\n", 4,
+     "codes.prefix 'a1' must be 2-6 upper-case letters"),
+    ("systems:\n  - name: A\n    folder: a\n    codes: {prefix: AB, digits: many}\n    names: [a]\n", 4,
+     "codes.digits must be a number from 1 to 6"),
+    ("systems:\n  - name: A\n    folder: a\n    names: [QBO]\n", 4, "'QBO' must be lower-case words"),
+    ("systems:\n  - name: A\n    folder: a\n    names: [a]\nshared:\n  - {names: [x], systems: [A, B]}\n", 6,
+     "shared.systems: 'B' is not a system of this file"),
+    ("systems:\n  - name: A\n    folder: a\n    names: [a]\n    colour: red\n", 5, "unknown key 'colour' in a system"),
+    ("systems:\n  - name: A\n    folder: [a\n", 3, "malformed YAML"),
+])
+def test_a_broken_systems_file_names_its_line(tmp_path, text, line, message):
+    from bot.kb.systems import load_systems
+
+    path = tmp_path / "systems.yaml"
+    path.write_text(text)
+    systems, problems = load_systems(path)
+    assert systems.names == ()
+    assert any(str(p).startswith(f"{path}:{line}:") and message in str(p) for p in problems), problems
+
+
+def test_the_bundled_systems_file_is_valid_and_every_entry_is_in_its_folder(kb):
+    assert kb.problems == []
+    assert set(kb.systems.names) == {e.system for e in kb}
+    for entry in kb:
+        assert entry.source.parent.name == kb.systems.get(entry.system).folder
+
+
+def test_an_unclosed_quote_is_reported_at_the_line_it_opens(tmp_path, good_entry):
+    text = good_entry().replace("title: INT990 Export Error", "title: 'INT990 Export Error")
+    path = write_entry(tmp_path, "sage-intacct/INT990.yaml", text)
+    (problem,) = problems_of(tmp_path)
+    assert problem.startswith(f"{path}:2: malformed YAML: scanning a quoted scalar, which is not closed")

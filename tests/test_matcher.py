@@ -148,7 +148,6 @@ def test_the_skip_test_never_underestimates_an_alignment(matcher):
 
     from conftest import DATA
 
-    from bot.match.index import strip_codes
     from bot.match.matcher import Query, ends_cut_off
     from bot.match.normalize import clean, mask
 
@@ -156,7 +155,7 @@ def test_the_skip_test_never_underestimates_an_alignment(matcher):
     rows = [json.loads(line) for line in (DATA / "devset_generated.jsonl").read_text().splitlines()[::3]]
     checked = 0
     for row in rows:
-        masked = mask(strip_codes(clean(row["text"])))
+        masked = mask(matcher.kb.codes.strip(clean(row["text"])))
         words = index.read(masked)
         terms = {w for w in words if w in index.idf}
         query = Query.of(masked, index, words)

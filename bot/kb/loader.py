@@ -10,10 +10,13 @@ from pathlib import Path
 
 import yaml
 
-from bot.kb.model import QA, Entry, Fix, Link, Problem
+from bot.codes import CodeFinder
+from bot.kb.model import QA, Entry, Fix, Link, Problem, yaml_problem
 from bot.kb.schema import EntryValidator
+from bot.kb.systems import SYSTEMS_FILE, Systems, load_systems
 
 MAX_FILE_BYTES = 1_000_000
+BUNDLED_KB = Path(__file__).resolve().parent.parent.parent / "knowledge"
 # libyaml when PyYAML was built with it (several times faster); the pure-Python loader otherwise
 FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -23,6 +26,8 @@ class KnowledgeBase:
     directory: Path
     entries: dict[str, Entry] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    systems: Systems = field(default_factory=Systems)
+    codes: CodeFinder = field(default_factory=lambda: CodeFinder({}))
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -35,7 +40,15 @@ class KnowledgeBase:
 
 
 def entry_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                  and not (p.parent == directory and p.name == SYSTEMS_FILE))
+
+
+def systems_file(directory: Path) -> Path:
+    """The KB's own systems file, else the bundled one (a KB folder of entries alone uses the bundled
+    systems)."""
+    own = directory / SYSTEMS_FILE
+    return own if own.is_file() or not (BUNDLED_KB / SYSTEMS_FILE).is_file() else BUNDLED_KB / SYSTEMS_FILE
 
 
 def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
@@ -44,8 +57,12 @@ def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
     if not directory.is_dir():
         kb.problems.append(Problem(directory, 0, "knowledge base folder not found"))
         return kb
+    kb.systems, problems = load_systems(systems_file(directory))
+    kb.problems.extend(problems)
+    kb.codes = CodeFinder(kb.systems.families)
+    validator_context = (kb.systems, kb.codes) if kb.systems.systems else None
     for path in entry_files(directory):
-        entry, problems = load_entry(path)
+        entry, problems = load_entry(path, validator_context, directory)
         kb.problems.extend(problems)
         if entry is None:
             continue
@@ -58,20 +75,21 @@ def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
     return kb
 
 
-def load_entry(path: Path) -> tuple[Entry | None, list[Problem]]:
+def load_entry(path: Path, context: tuple[Systems, CodeFinder] | None = None,
+               directory: Path | None = None) -> tuple[Entry | None, list[Problem]]:
+    """One entry file. `context`: the KB's systems and code finder, which `system:`, the folder and the
+    message's code are checked against (left unchecked without it); `directory`: the KB's folder."""
     text, problem = read_text(path)
     if problem:
         return None, [problem]
     try:
         root = yaml.compose(text, Loader=FAST_LOADER)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line = mark.line + 1 if mark else 1
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        return None, [Problem(path, line, f"malformed YAML: {reason}")]
+        return None, [yaml_problem(path, exc)]
     if root is None:
         return None, [Problem(path, 1, "file is empty")]
-    validator = EntryValidator()
+    folder = path.parent.name if directory is not None and path.parent != directory else ""
+    validator = EntryValidator(*(context or (None, None)), folder=folder)
     data = validator.entry(root)
     problems = [Problem(path, issue.line, issue.message) for issue in validator.issues]
     if data is None:

@@ -66,3 +66,18 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
+
+
+def yaml_problem(path: Path, exc: Exception) -> Problem:
+    """A YAML syntax error, located where the author has to fix it: an unclosed quote or bracket is only
+    noticed at the end of the file, so it is reported at its opening line; anything else where it was
+    found."""
+    context, found = getattr(exc, "context_mark", None), getattr(exc, "problem_mark", None)
+    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    opened = str(getattr(exc, "context", "") or "")
+    if context and any(what in opened for what in ("quoted scalar", "flow sequence", "flow mapping")):
+        where = f" at line {found.line + 1}" if found else ""
+        return Problem(path, context.line + 1, f"malformed YAML: {opened.removeprefix('while ')}, which is not "
+                                               f"closed ({reason}{where})")
+    mark = found or context
+    return Problem(path, mark.line + 1 if mark else 1, f"malformed YAML: {reason}")

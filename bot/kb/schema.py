@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.codes import leading_code
+from bot.codes import CodeFinder
+from bot.kb.systems import SYSTEMS_FILE, Systems
 
 KINDS = ("export", "sync", "connection", "auth", "faq")
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
@@ -50,10 +51,18 @@ class Issue:
 
 
 class EntryValidator:
-    """Turns a composed YAML document into a plain dict, collecting every problem on the way."""
+    """Turns a composed YAML document into a plain dict, collecting every problem on the way.
 
-    def __init__(self) -> None:
+    With `systems` (and the `codes` built from them), `system:` must be one of them, the file must sit in
+    that system's folder (`folder`: the folder it is in, "" for the KB's top) and a message's code must be
+    of that system's family.
+    """
+
+    def __init__(self, systems: Systems | None = None, codes: CodeFinder | None = None, folder: str = "") -> None:
         self.issues: list[Issue] = []
+        self.systems = systems
+        self.codes = codes or CodeFinder(systems.families if systems else {})
+        self.folder = folder
 
     def fail(self, node: Node, message: str) -> None:
         self.issues.append(Issue(line_of(node), message))
@@ -233,7 +242,26 @@ class EntryValidator:
             for text in [data[key]] if key == "message" else data[key]:
                 if text.count("[") != text.count("]"):
                     self.fail(nodes[key], f"{key} has unbalanced [placeholder] brackets")
-        code = leading_code(data.get("message", ""))
+        code = self.codes.leading(data.get("message", ""))
         if code and "id" in data and code != data["id"]:
             self.fail(nodes["id"], f"id {data['id']!r} differs from the code {code!r} the message starts with")
+        if self.systems is not None and "system" in data:
+            self.system_rules(nodes["system"], data["system"], code)
         return len(self.issues) == before
+
+    def system_rules(self, node: Node, name: str, code: str) -> None:
+        systems = self.systems
+        system = systems.get(name)
+        if system is None:
+            near = [s.name for s in systems if s.name.lower().replace(" ", "") == name.lower().replace(" ", "")]
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            self.fail(node, f"system {name!r} is not a system of {SYSTEMS_FILE}: {hint}write one of "
+                            f"{', '.join(systems.names)}")
+            return
+        home = systems.by_folder(self.folder) if self.folder else None
+        if home is not None and home.name != name:
+            self.fail(node, f"system is {name!r} but the file is in the {self.folder}/ folder, which holds "
+                            f"{home.name} entries: move it to {system.folder}/ or correct `system:`")
+        if code and system.prefix and not code.startswith(system.prefix):
+            self.fail(node, f"the message's code {code} is not a {name} code ({name} codes start with "
+                            f"{system.prefix})")

@@ -11,7 +11,7 @@ from bot.match.index import error_text
 
 
 def closest_pairs(kb: KnowledgeBase, top: int = 5) -> list[tuple[float, str, str]]:
-    texts = [(e.id, error_text(m)) for e in kb for m in e.messages]
+    texts = [(e.id, error_text(m, kb.codes)) for e in kb for m in e.messages]
     if len(texts) < 2:
         return []
     choices = [t for _, t in texts]

@@ -12,7 +12,7 @@ from operator import itemgetter
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from bot.codes import CODE_PATTERN, leading_code
+from bot.codes import CodeFinder
 from bot.kb import KnowledgeBase
 from bot.match.normalize import MASK, clean, mask
 
@@ -62,16 +62,11 @@ def spans(masked: str) -> tuple[tuple[int, int], ...]:
     return tuple(m.span() for m in _TOKEN.finditer(masked))
 
 
-def strip_codes(text: str) -> str:
-    return CODE_PATTERN.sub(" ", text)
-
-
-def error_text(message: str) -> str:
+def error_text(message: str, codes: CodeFinder) -> str:
     """A KB message as the matcher compares it: code and 'Export Error:' header removed, masked."""
     text = clean(message)
-    code = leading_code(text)
-    if code:
-        text = CODE_PATTERN.sub("", text, count=1)
+    if codes.leading(text):
+        text = codes.strip(text, count=1)
     return mask(_ERROR_HEADER.sub("", text.strip(), count=1))
 
 
@@ -112,12 +107,13 @@ class SearchIndex:
         self.codes: dict[str, str] = {}
         self.docs: list[Doc] = []
         self.answer_terms: dict[tuple[str, int], frozenset[str]] = {}
+        finder = kb.codes
         for entry in kb:
-            code = leading_code(entry.message) or (entry.id if CODE_PATTERN.fullmatch(entry.id) else "")
+            code = finder.leading(entry.message) or (entry.id if finder.is_code(entry.id) else "")
             if code:
                 self.codes[code] = entry.id
             for message in entry.messages:
-                self._add(Doc(entry.id, error_text(message), frozenset(), "message"))
+                self._add(Doc(entry.id, error_text(message, finder), frozenset(), "message"))
             for i, qa in enumerate(entry.faq):
                 for question in (qa.q, *qa.also):
                     self._add(Doc(entry.id, mask(clean(question)), frozenset(), "question", i))

@@ -12,17 +12,18 @@ from dataclasses import dataclass, field, replace
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
 
-from bot.codes import CodeMention, find_codes
+from bot.codes import LOWER, CodeMention
 from bot.kb import KnowledgeBase
 from bot.match import limits
 from bot.match.hit import Hit
-from bot.match.index import SearchIndex, prefix_sums, spans, strip_codes
+from bot.match.index import SearchIndex, prefix_sums, spans
 from bot.match.normalize import MASK, clean, drop_email_headers, mask
 from bot.match.questions import QuestionMatcher
 
 MAX_ANSWERS = 5
 CLOSE_TO_AN_ERROR = 40  # a paste this close to an error's wording is not taken for an FAQ question
 CANDIDATES = 10
+_WORD_PREFIXES = {"DESK", "INT", "XERO"}  # code prefixes that are also ordinary words
 
 
 @dataclass
@@ -222,7 +223,7 @@ class Matcher:
         if not text or not text.strip():
             return result
         cleaned = clean(text[:limits.MAX_INPUT_CHARS])
-        mentions = find_codes(cleaned, limits.MAX_CODE_SHAPES)
+        mentions = [m for m in self.kb.codes.find(cleaned, limits.MAX_CODE_SHAPES) if self._counts(m)]
         answered: dict[str, Hit] = {}
         suggested: dict[str, Hit] = {}
         budget = limits.MAX_WORDING_CHARS  # wording compared, over all parts: a paste of many codes costs no more
@@ -235,7 +236,7 @@ class Matcher:
                 continue  # past the budget only codes count
             wording = drop_email_headers(part[:budget])  # quotes too: not a From: "Display Name"
             budget -= len(wording)
-            lines = strip_codes(wording).replace("\n", " ;\n")
+            lines = self.kb.codes.strip(wording).replace("\n", " ;\n")
             masked = _LEADING_HEADER.sub("", mask(lines), count=1)
             if code_entry:
                 masked = self._consume(masked, code_entry)
@@ -276,9 +277,16 @@ class Matcher:
             return [e.id for e in self.kb if e.is_faq and e.system == entry.system and e.id != entry_id][:limit]
         found: list[str] = []
         for message in entry.messages:
-            masked = _LEADING_HEADER.sub("", mask(strip_codes(clean(message))), count=1)
+            masked = _LEADING_HEADER.sub("", mask(self.kb.codes.strip(clean(message))), count=1)
             found += [s.entry_id for s in self._score_messages(masked, prune=False) if s.entry_id != entry_id]
         return list(dict.fromkeys(found))[:limit]
+
+    @staticmethod
+    def _counts(mention: CodeMention) -> bool:
+        """A lower-case code spelt with a blank, whose prefix is also a word ("my desk 15"), is a code only
+        on a line that talks about an error, or written alone."""
+        return not (mention.form == LOWER and mention.separated and mention.code.rstrip("0123456789") in
+                    _WORD_PREFIXES and not mention.error_line and not mention.alone)
 
     def _close_to_an_error(self, cleaned: str, suggestions) -> bool:
         """The paste reads like (part of) an error of a system it names, rather than a question."""

@@ -17,20 +17,6 @@ from bot.match.index import Doc, SearchIndex, stem, words
 from bot.match.limits import MAX_QUESTION_CHARS, MAX_WORDING_CHARS
 from bot.match.normalize import mask
 
-SYSTEM_NAMES = {
-    "Sage Intacct": {"intacct", "sage", "si"},
-    "NetSuite": {"netsuite", "ns"},
-    "QuickBooks Online": {"qbo"},
-    "QuickBooks Desktop": {"qbd"},
-    "Xero": {"xero"},
-    "Certinia": {"certinia", "financialforce", "psa"},
-    "Accelo": {"accelo"},
-}
-QUICKBOOKS = {"quickbooks", "quickbook", "qb", "intuit"}
-ALL_SYSTEM_WORDS = frozenset(stem(w) for names in SYSTEM_NAMES.values() for w in names) | QUICKBOOKS | {
-    "online", "desktop"}
-
-
 _ASKING = re.compile(
     r"\?|^\s*(?:how|why|what|where|when|which|who|can|could|does|do|is|are|will|should|would|any ?one|"
     r"is there|help)\b"
@@ -75,18 +61,6 @@ def asks_for_help(text: str) -> bool:
 UNNAMED_SYSTEM_SUGGEST = 0.85  # without a system named, only a question this close to an FAQ is suggested
 
 
-def systems_named(terms: set[str]) -> set[str]:
-    named = {system for system, names in SYSTEM_NAMES.items() if terms & names}
-    if terms & QUICKBOOKS:
-        if "online" in terms:
-            named.add("QuickBooks Online")
-        if "desktop" in terms:
-            named.add("QuickBooks Desktop")
-        if "online" not in terms and "desktop" not in terms:
-            named |= {"QuickBooks Online", "QuickBooks Desktop"}
-    return named
-
-
 @dataclass(frozen=True)
 class QuestionGate:
     answer: float = 0.5
@@ -99,9 +73,12 @@ class QuestionMatcher:
         self.kb = kb
         self.index = index
         self.gate = gate or QuestionGate()
+        self.systems = kb.systems
+        # the systems' own names, left out of the comparison (they would make every question about it alike)
+        self.system_words = frozenset(stem(w) for w in kb.systems.name_words)
 
     def systems_in(self, text: str) -> set[str]:
-        return systems_named({self.index.correct(w) for w in words(mask(text[:MAX_WORDING_CHARS]))})
+        return self.systems.named_in([self.index.correct(w) for w in words(mask(text[:MAX_WORDING_CHARS]))])
 
     def rank(self, text: str, entry_ids: set[str] | None = None,
              systems: set[str] | None = None) -> list[tuple[float, Doc]]:
@@ -115,12 +92,12 @@ class QuestionMatcher:
         if not asks_for_help(text):
             return []
         masked = mask(text)
-        terms = {self.index.correct(w) for w in words(masked)}
-        content = terms - ALL_SYSTEM_WORDS
+        read = [self.index.correct(w) for w in words(masked)]
+        content = set(read) - self.system_words
         if not content:
             return []
         if entry_ids is None:
-            systems = systems_named(terms) or set(systems or ())
+            systems = self.systems.named_in(read) or set(systems or ())
             if not systems:
                 return []
         best: dict[str, tuple[float, Doc]] = {}
@@ -141,7 +118,7 @@ class QuestionMatcher:
         """Weighted overlap of content words with the question (both ways, F1), plus how much of the
         asker's wording the question and its answer together account for, nudged by word order."""
         weight = self.index.term_weight
-        doc_terms = doc.terms - ALL_SYSTEM_WORDS
+        doc_terms = doc.terms - self.system_words
         asked = sum(weight(t) for t in content)
         shared = sum(weight(t) for t in doc_terms & content)
         if not shared or not asked:
@@ -158,7 +135,7 @@ class QuestionMatcher:
         of every system that answer it well, as suggestions only, never as a sure answer."""
         if self.systems_in(text):
             return []
-        ranked = self.rank(text, systems=set(SYSTEM_NAMES))
+        ranked = self.rank(text, systems=set(self.systems.names))
         return [Hit(doc.entry_id, round(score * 100, 1), "question", doc.faq_index)
                 for score, doc in ranked[:3] if score >= UNNAMED_SYSTEM_SUGGEST]
 

@@ -18,9 +18,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from bot.codes import leading_code  # noqa: E402
 from bot.kb import load_knowledge_base  # noqa: E402
-from bot.match.index import error_text  # noqa: E402
+from bot.match.index import error_text as _error_text  # noqa: E402
+
+CODES = load_knowledge_base(Path(__file__).resolve().parents[2] / "knowledge").codes
+leading_code = CODES.leading
+
+
+def error_text(message: str) -> str:
+    return _error_text(message, CODES)
 
 FILLERS = [
     (r"date|mm|yyyy", ["03/28/2026", "2026-03-31", "12/01/2025", "31/01/2026", "04/15/2026"]),
