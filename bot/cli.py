@@ -52,14 +52,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workspaces", default="", help="workspaces file (default: $FIXIT_WORKSPACES)")
 
     p = command("match", cmd_match, "match pastes and print which entries would answer")
-    p.add_argument("--jsonl", action="store_true", required=True,
-                   help='read lines {"text": …} on stdin, write one JSON result line per input')
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--jsonl", action="store_true",
+                     help='read lines {"text": …} on stdin, write one JSON result line per input')
+    how.add_argument("--explain", metavar="TEXT", nargs="?", const="-",
+                     help="for one text (stdin when omitted or '-'): the candidates, the evidence and the decision")
 
     p = command("eval", cmd_eval, "score the matcher on a labelled JSONL file")
     p.add_argument("file", type=Path)
     p.add_argument("--show", type=int, default=20, help="how many failures to list (default 20)")
     p.add_argument("--min-pastes", type=float, default=0.0, help="exit 1 below this paste accuracy (0-1)")
     p.add_argument("--min-silence", type=float, default=0.0, help="exit 1 below this chatter silence (0-1)")
+
+    p = command("fit", cmd_fit, "fit the decision model on labelled messages (writes bot/match/model.json)")
+    p.add_argument("files", nargs="*", type=Path, help="labelled JSONL / chatter .txt files (default: the dev sets)")
+    p.add_argument("--out", type=Path, default=None, help="where to write the model (default: bot/match/model.json)")
 
     p = command("console", cmd_console, "offline console on the knowledge base")
     p = command("run", cmd_run, "Slack (Socket Mode) when tokens are configured, else the offline console")
@@ -146,6 +153,13 @@ def with_workspace_checks(args, fixit: Fixit, reply, text: str) -> list:
 
 def cmd_match(args) -> int:
     fixit = Fixit(load(args))
+    if args.explain is not None:
+        from bot.match.explain import explain
+
+        text = read_stdin() if args.explain == "-" else args.explain
+        evidence, decided = fixit.matcher.weigh(text)
+        print(explain(fixit.matcher.model, evidence, decided))
+        return 0
     out = sys.stdout
     for n, line in enumerate(sys.stdin.buffer, 1):
         try:
@@ -179,6 +193,34 @@ def cmd_eval(args) -> int:
     print(format_eval(report, args.show))
     if report.pastes.rate < args.min_pastes or report.chatter.rate < args.min_silence:
         return 1
+    return 0
+
+
+def cmd_fit(args) -> int:
+    from bot.fit import DEV_SETS, fit
+    from bot.match.decision import MODEL_FILE, Model
+
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        raise CliError("fitting needs numpy, a development dependency: pip install -e '.[dev]'") from None
+    paths = args.files or DEV_SETS
+    for path in paths:
+        if not path.is_file():
+            raise CliError(f"{path}: no such file")
+    out = args.out or MODEL_FILE
+    base = Model.load(out if out.is_file() else MODEL_FILE)
+    try:
+        model = fit(load(args), paths, base)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    out.write_text(model.to_json(), encoding="utf-8")
+    answers = ", ".join(f"{name} at {g.answer:.3f}" for name, g in model.groups.items())
+    print(f"wrote {out}: answer {answers}, suggest at {model.suggest:.3f}, "
+          f"{sum(len(g.weights) for g in model.groups.values())} weights, from {model.about['messages']} messages")
+    for kind, s in model.about["cross_validated"].items():
+        print(f"  {kind:<18} n={s['n']:<5} exact/silent {s['exact_or_silent']:.1%}  "
+              f"offered/quiet {s['offered_or_quiet']:.1%}")
     return 0
 
 

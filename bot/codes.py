@@ -17,6 +17,13 @@ SPACED = "spaced"         # INT 771, NS 12
 HYPHENATED = "hyphenated"  # INT-771, CER_091, XERO.11
 LOWER = "lower"           # int771, ns0012, int 771, int-771 (any separator)
 SHORT = "short"           # NS885: fewer digits than the family's codes
+OCR = "ocr"               # lNT592, 0NL912, XER056, CER2B9: letters and digits OCR (or a typist) mixed up
+
+# What OCR reads for what: a code's letters and digits, each with the characters it is mistaken for.
+_LOOKS_LIKE = {"I": "I1l|", "O": "O0", "S": "S5", "B": "B8", "Z": "Z2"}
+_DIGIT_LOOKS_LIKE = {"0": "0Oo", "1": "1Il|", "5": "5S", "8": "8B", "2": "2Z"}
+_AS_LETTER = {c: letter for letter, chars in _LOOKS_LIKE.items() for c in chars}
+_AS_DIGIT = {c: d for d, chars in _DIGIT_LOOKS_LIKE.items() for c in chars}
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,11 @@ class CodeFinder:
             rf"(?<![A-Za-z0-9])({prefix})([ \t]?[-_#:.]?[ \t]?)(\d{{1,{widest}}})(?![0-9])(?!\.[0-9])",
             re.IGNORECASE)
         self._leading = re.compile(rf"^\s*({prefix})(\d+)\b")
+        looks = "|".join("".join(f"[{re.escape(_LOOKS_LIKE[c])}]" if c in _LOOKS_LIKE else c for c in p)
+                         for p in sorted(self.families, key=len, reverse=True))
+        digit = "[0-9" + re.escape("".join(c for chars in _DIGIT_LOOKS_LIKE.values() for c in chars if
+                                          not c.isdigit())) + "]"
+        self._ocr = re.compile(rf"(?<![A-Za-z0-9])({looks})({digit}{{1,{widest}}})(?![A-Za-z0-9])")
 
     def canonical(self, prefix: str, digits: str) -> str:
         prefix = prefix.upper()
@@ -104,7 +116,26 @@ class CodeFinder:
                 form = HYPHENATED
             found.append(CodeMention(self.canonical(prefix, digits), m.start(), m.end(), len(digits) == width, form,
                                      spaced, context.near_error_words(m.start()), context.code_alone()))
+        if self.families and (limit is None or len(found) < limit):
+            found = self._misread(text, found, context, limit)
         return found
+
+    def _misread(self, text: str, found: list[CodeMention], context: _Context, limit: int | None):
+        """Codes OCR damaged ("lNT592", "XER056", "CER2B9"): exactly a code's width once its letters and
+        digits are read back, with at least one real digit, and not already found as written."""
+        taken = {(m.start, m.end) for m in found}
+        extra = []
+        for m in itertools.islice(self._ocr.finditer(text), limit):
+            raw_prefix, raw_digits = m.group(1), m.group(2)
+            prefix = "".join(_AS_LETTER.get(c, c) for c in raw_prefix)
+            digits = "".join(_AS_DIGIT.get(c, c) for c in raw_digits)
+            misread = raw_prefix != prefix or raw_digits != digits
+            if (not misread or prefix not in self.families or len(digits) != self.families[prefix]
+                    or not any(c.isdigit() for c in raw_digits) or (m.start(), m.end()) in taken):
+                continue
+            extra.append(CodeMention(self.canonical(prefix, digits), m.start(), m.end(), True, OCR, False,
+                                     context.near_error_words(m.start()), context.code_alone()))
+        return sorted(found + extra, key=lambda mention: mention.start) if extra else found
 
 
 class _Context:

@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from bot.codes import CodeFinder
+from bot.kb.language import LANGUAGE_FILE, Language, load_language
 from bot.kb.model import QA, Entry, Fix, Link, Problem, yaml_problem
 from bot.kb.schema import EntryValidator
 from bot.kb.systems import SYSTEMS_FILE, Systems, load_systems
@@ -27,6 +28,7 @@ class KnowledgeBase:
     entries: dict[str, Entry] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     systems: Systems = field(default_factory=Systems)
+    language: Language = field(default_factory=Language)
     codes: CodeFinder = field(default_factory=lambda: CodeFinder({}))
 
     def __len__(self) -> int:
@@ -39,16 +41,19 @@ class KnowledgeBase:
         return self.entries.get(entry_id.upper())
 
 
+KB_FILES = (SYSTEMS_FILE, LANGUAGE_FILE)  # the KB's own data files, at its top, beside the entries' folders
+
+
 def entry_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-                  and not (p.parent == directory and p.name == SYSTEMS_FILE))
+                  and not (p.parent == directory and p.name in KB_FILES))
 
 
-def systems_file(directory: Path) -> Path:
-    """The KB's own systems file, else the bundled one (a KB folder of entries alone uses the bundled
-    systems)."""
-    own = directory / SYSTEMS_FILE
-    return own if own.is_file() or not (BUNDLED_KB / SYSTEMS_FILE).is_file() else BUNDLED_KB / SYSTEMS_FILE
+def kb_file(directory: Path, name: str) -> Path:
+    """The KB's own systems or language file, else the bundled one (a KB folder of entries alone uses
+    the bundled systems and words)."""
+    own = directory / name
+    return own if own.is_file() or not (BUNDLED_KB / name).is_file() else BUNDLED_KB / name
 
 
 def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
@@ -57,7 +62,9 @@ def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
     if not directory.is_dir():
         kb.problems.append(Problem(directory, 0, "knowledge base folder not found"))
         return kb
-    kb.systems, problems = load_systems(systems_file(directory))
+    kb.systems, problems = load_systems(kb_file(directory, SYSTEMS_FILE))
+    kb.problems.extend(problems)
+    kb.language, problems = load_language(kb_file(directory, LANGUAGE_FILE))
     kb.problems.extend(problems)
     kb.codes = CodeFinder(kb.systems.families)
     validator_context = (kb.systems, kb.codes) if kb.systems.systems else None
@@ -96,12 +103,14 @@ def load_entry(path: Path, context: tuple[Systems, CodeFinder] | None = None,
         return None, problems
     if path.stem.upper() != data["id"]:
         problems.append(Problem(path, root.start_mark.line + 1, f"file name should be {data['id']}.yaml"))
-    return build_entry(data, path, root.start_mark.line + 1, example_lines(root)), problems
+    return build_entry(data, path, root.start_mark.line + 1, item_lines(root, "examples"),
+                       item_lines(root, "describes")), problems
 
 
-def example_lines(root) -> tuple[int, ...]:
-    for key, value in root.value:
-        if key.value == "examples":
+def item_lines(root, key: str) -> tuple[int, ...]:
+    """The line of each item of the entry's list `key`."""
+    for name, value in root.value:
+        if name.value == key:
             return tuple(item.start_mark.line + 1 for item in value.value)
     return ()
 
@@ -117,7 +126,8 @@ def read_text(path: Path) -> tuple[str, Problem | None]:
         return "", Problem(path, line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})")
 
 
-def build_entry(data: dict, path: Path, line: int, examples_at: tuple[int, ...] = ()) -> Entry:
+def build_entry(data: dict, path: Path, line: int, examples_at: tuple[int, ...] = (),
+                describes_at: tuple[int, ...] = ()) -> Entry:
     return Entry(
         id=data["id"],
         title=data["title"],
@@ -131,9 +141,11 @@ def build_entry(data: dict, path: Path, line: int, examples_at: tuple[int, ...] 
         faq=tuple(QA(x["q"], x["a"], tuple(x.get("also", ()))) for x in data.get("faq", ())),
         links=tuple(Link(x["title"], x["url"]) for x in data.get("links", ())),
         examples=tuple(data["examples"]),
+        describes=tuple(data.get("describes", ())),
         template=data.get("template", ""),
         checks=tuple(data.get("checks", ())),
         example_lines=examples_at,
+        describes_lines=describes_at,
         source=path,
         line=line,
     )

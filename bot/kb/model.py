@@ -40,9 +40,11 @@ class Entry:
     faq: tuple[QA, ...] = ()
     links: tuple[Link, ...] = ()
     examples: tuple[str, ...] = ()
+    describes: tuple[str, ...] = ()  # the error in people's own words, without its code or message
     template: str = ""
     checks: tuple[dict, ...] = ()
     example_lines: tuple[int, ...] = field(default=(), compare=False)
+    describes_lines: tuple[int, ...] = field(default=(), compare=False)
     source: Path | None = field(default=None, compare=False)
     line: int = field(default=1, compare=False)
 

@@ -210,6 +210,7 @@ class EntryValidator:
             "faq": self.list_of(self.qa),
             "links": self.list_of(self.link),
             "examples": lambda n, w: self.text_list(n, w, MIN_EXAMPLES),
+            "describes": self.text_list,
             "template": self.text,
             "checks": self.list_of(self.check),
         }

@@ -70,6 +70,39 @@ def error_text(message: str, codes: CodeFinder) -> str:
     return mask(_ERROR_HEADER.sub("", text.strip(), count=1))
 
 
+class Speller:
+    """Reads a misspelt word as the nearest word of a vocabulary ('permision' -> 'permission'): within
+    TYPO_DISTANCE edits (one more for words of 8 letters or more), nearest first, then the more common.
+    Every word read is remembered (up to 50 000, then forgotten all at once)."""
+
+    def __init__(self, rarity: dict[str, float], fold=lambda word: word) -> None:
+        """`rarity`: the vocabulary, each word with its IDF; `fold`: applied to a word first (plurals)."""
+        self.rarity = rarity
+        self.fold = fold
+        self._by_length: dict[int, list[str]] = defaultdict(list)
+        for term in rarity:
+            self._by_length[len(term)].append(term)
+        self._read_as: dict[str, str] = {}
+
+    def correct(self, raw: str) -> str:
+        known = self._read_as.get(raw)
+        return known if known is not None else self._read(raw)
+
+    def _read(self, raw: str) -> str:
+        word = best = self.fold(raw)
+        if len(word) >= 5 and word not in self.rarity and word.isalpha():
+            limit = TYPO_DISTANCE + (len(word) >= 8)
+            near = [(distance, -fuzz.ratio(word, found), self.rarity[found], found)
+                    for length in range(len(word) - limit, len(word) + limit + 1)
+                    for found, distance, _ in process.extract(
+                        word, self._by_length.get(length, ()), scorer=OSA.distance, score_cutoff=limit, limit=None)]
+            best = min(near)[3] if near else word
+        if len(self._read_as) > 50_000:
+            self._read_as.clear()
+        self._read_as[raw] = best
+        return best
+
+
 @dataclass(frozen=True)
 class Doc:
     entry_id: str
@@ -152,36 +185,17 @@ class SearchIndex:
         self.docs_of: dict[tuple[str, str], list[int]] = defaultdict(list)
         for i, doc in enumerate(self.docs):
             self.docs_of[(doc.entry_id, doc.kind)].append(i)
-        self._by_length: dict[int, list[str]] = defaultdict(list)
-        for term in self.idf:
-            self._by_length[len(term)].append(term)
-        self._read_as: dict[str, str] = {}  # every word seen, and how it is read (typos corrected)
+        self.speller = Speller(self.idf, stem)
 
     def correct(self, word: str) -> str:
         """The KB word a misspelt word stands for ('permision' -> 'permission'), else the word itself;
         plurals folded first (`stem`), if the word was not already."""
-        known = self._read_as.get(word)
-        return known if known is not None else self._read(word)
+        return self.speller.correct(word)
 
     def read(self, masked: str) -> tuple[str, ...]:
         """The words of a masked text as the KB reads them: `tokens`, with misspelt words corrected."""
-        read_as, read = self._read_as.get, self._read
-        return tuple([read_as(w) or read(w) for w in _TOKEN.findall(masked)])
-
-    def _read(self, raw: str) -> str:
-        word = best = stem(raw)  # stem(stem(w)) == stem(w): one cache serves raw and folded words
-        if len(word) >= 5 and word not in self.idf and word.isalpha():
-            limit = TYPO_DISTANCE + (len(word) >= 8)
-            # nearest first; among equals the more common word (lower IDF)
-            near = [(distance, -fuzz.ratio(word, found), self.idf[found], found)
-                    for length in range(len(word) - limit, len(word) + limit + 1)
-                    for found, distance, _ in process.extract(
-                        word, self._by_length.get(length, ()), scorer=OSA.distance, score_cutoff=limit, limit=None)]
-            best = min(near)[3] if near else word
-        if len(self._read_as) > 50_000:
-            self._read_as.clear()
-        self._read_as[raw] = best
-        return best
+        correct = self.speller.correct
+        return tuple([correct(w) for w in _TOKEN.findall(masked)])
 
     def query_ids(self, words) -> list[int]:
         """Words as integers, the KB's numbering (rapidfuzz aligns integers faster than strings); a word

@@ -12,13 +12,16 @@ from dataclasses import dataclass, field, replace
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
 
-from bot.codes import LOWER, CodeMention
+from bot.codes import LOWER, OCR, CodeMention
 from bot.kb import KnowledgeBase
 from bot.match import limits
+from bot.match.decision import Decided, Model, decide
+from bot.match.evidence import Evidence, gather
 from bot.match.hit import Hit
 from bot.match.index import SearchIndex, prefix_sums, spans
 from bot.match.normalize import MASK, clean, drop_email_headers, mask
-from bot.match.questions import QuestionMatcher
+from bot.match.questions import QuestionMatcher, asks_for_help
+from bot.match.retrieval import EntryIndex, RetrievalSettings
 
 MAX_ANSWERS = 5
 CLOSE_TO_AN_ERROR = 40  # a paste this close to an error's wording is not taken for an FAQ question
@@ -31,6 +34,7 @@ class MatchResult:
     answers: list[Hit] = field(default_factory=list)
     suggestions: list[Hit] = field(default_factory=list)
     unknown_codes: list[str] = field(default_factory=list)
+    question_scores: dict[str, float] = field(default_factory=dict)  # FAQ entry -> its best question's similarity
 
     @property
     def answer_ids(self) -> list[str]:
@@ -207,9 +211,11 @@ class Query:
 
 
 class Matcher:
-    def __init__(self, kb: KnowledgeBase, gate: Gate | None = None) -> None:
+    def __init__(self, kb: KnowledgeBase, gate: Gate | None = None, model: Model | None = None) -> None:
         self.kb = kb
+        self.model = model or Model.load()
         self.index = SearchIndex(kb)
+        self.retrieval = EntryIndex(kb, RetrievalSettings.of(self.model.retrieval))
         self.gate = gate or Gate()
         # a stretch the writer put in quotes is meant as the error: a smaller part of it is enough
         self.quote_gate = replace(self.gate, cut_recall=self.gate.cut_recall * 0.7)
@@ -219,11 +225,28 @@ class Matcher:
     # -- public --
 
     def match(self, text: str) -> MatchResult:
-        result = MatchResult()
+        """Which entries to answer with and which to offer, decided on every path's evidence."""
+        return self.weigh(text)[1].result
+
+    def weigh(self, text: str) -> tuple[Evidence, Decided]:
+        """The evidence about a message and the decision on it (what `match --explain` shows)."""
         if not text or not text.strip():
-            return result
+            return Evidence(text), Decided([], [], [], MatchResult())
         cleaned = clean(text[:limits.MAX_INPUT_CHARS])
-        mentions = [m for m in self.kb.codes.find(cleaned, limits.MAX_CODE_SHAPES) if self._counts(m)]
+        mentions = self.kb.codes.find(cleaned, limits.MAX_CODE_SHAPES)
+        paste = self._paste_path(cleaned, [m for m in mentions if self._counts(m)])
+        opening = cleaned[:limits.MAX_QUESTION_CHARS]
+        systems = self.questions.systems_in(self.kb.codes.strip(cleaned))  # not "xero" of "xero 45"
+        found = self.retrieval.search(mask(drop_email_headers(cleaned[:limits.MAX_WORDING_CHARS])), systems)
+        evidence = gather(self.kb, text, cleaned, mentions, self.index.codes, paste, found, systems,
+                          asks_for_help(opening), self.retrieval.settings.candidates)
+        decided = decide(self.model, evidence)
+        decided.result = MatchResult(decided.answers, decided.suggestions, paste.unknown_codes)
+        return evidence, decided
+
+    def _paste_path(self, cleaned: str, mentions: list[CodeMention]) -> MatchResult:
+        """What a paste holds: its codes, the messages aligned with its wording, FAQ questions it asks."""
+        result = MatchResult()
         answered: dict[str, Hit] = {}
         suggested: dict[str, Hit] = {}
         budget = limits.MAX_WORDING_CHARS  # wording compared, over all parts: a paste of many codes costs no more
@@ -259,6 +282,7 @@ class Matcher:
                 and not self._close_to_an_error(cleaned[:limits.MAX_WORDING_CHARS], suggested.values())):
             # a question ("how do I update my Sage Intacct credentials?"), not an "Export Error: …" paste
             ranked = self.questions.rank(opening)
+            result.question_scores = {doc.entry_id: score for score, doc in ranked}
             for hit, sure in self.questions.decide(ranked):
                 (answered if sure else suggested).setdefault(hit.entry_id, hit)
             if not ranked and not suggested:
@@ -285,6 +309,8 @@ class Matcher:
     def _counts(mention: CodeMention) -> bool:
         """A lower-case code spelt with a blank, whose prefix is also a word ("my desk 15"), is a code only
         on a line that talks about an error, or written alone."""
+        if mention.form == OCR:
+            return False  # a misread code is evidence for the decision, not a part of the paste
         return not (mention.form == LOWER and mention.separated and mention.code.rstrip("0123456789") in
                     _WORD_PREFIXES and not mention.error_line and not mention.alone)
 

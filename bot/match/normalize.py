@@ -54,7 +54,22 @@ def clean(text: str) -> str:
     text = _CONTROL.sub(" ", text.translate(_CHAR_MAP))
     if text.count(":") > 1:
         text = _EMOJI.sub(" ", text)
+    if "0" in text or "1" in text:
+        text = _OCR_DIGIT.sub(_letter_for_digit, text)
     return _EMPHASIS.sub("", text) if "*" in text or "~" in text or "_" in text else text
+
+
+# A 0 or 1 that OCR (or a hurried typist) put inside a word of letters: "Exp0rt Err0r", "Unab1e", "1oad".
+# Only a lone digit between letters, or a 1 opening a word of lower-case letters ("1st" is left alone);
+# ids, amounts and versions ("R00123", "win10", "B2B") have more digits or digits at their ends.
+_OCR_DIGIT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]++[01][A-Za-z]++(?![A-Za-z0-9])"
+                        r"|(?<![A-Za-z0-9])1(?!(?:st|nd|rd|th)(?![a-z]))[a-z]{2,}+(?![A-Za-z0-9])")
+
+
+def _letter_for_digit(m: re.Match) -> str:
+    word = m.group()
+    upper = sum(c.isupper() for c in word) > len(word) / 2
+    return word.replace("0", "O" if upper else "o").replace("1", "I" if upper else "l")
 
 
 _EMAIL_SEPARATOR = r"-{2,}[ \t]*(?:forwarded|original)[ \t]+message[ \t]*-{2,}|begin[ \t]+forwarded[ \t]+message[ \t]*:"

@@ -1,0 +1,74 @@
+"""Words that tell the matcher what kind of message it reads, from `knowledge/language.yaml`."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from bot.kb.model import Problem, yaml_problem
+
+LANGUAGE_FILE = "language.yaml"
+LISTS = {
+    "trouble": "words of a message saying something went wrong",
+    "not_a_code": "words next to a code-like token that say it is something else",
+    "a_code": "words next to a code-like token that say it is an error code",
+    "everyday_prefixes": "code prefixes that are also everyday words",
+}
+_WORDS = re.compile(r"[a-z0-9']+")
+
+
+@dataclass(frozen=True)
+class Language:
+    trouble: tuple[tuple[str, ...], ...] = ()
+    not_a_code: tuple[tuple[str, ...], ...] = ()
+    a_code: tuple[tuple[str, ...], ...] = ()
+    everyday_prefixes: tuple[tuple[str, ...], ...] = ()
+
+
+def phrase_words(text: str) -> tuple[str, ...]:
+    return tuple(_WORDS.findall(text.lower().replace("\u2019", "'")))
+
+
+def load_language(path: Path) -> tuple[Language, list[Problem]]:
+    try:
+        root = yaml.compose(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return Language(), [Problem(path, 0, f"cannot read the language file ({exc.strerror or exc})")]
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return Language(), [yaml_problem(path, exc)]
+    problems: list[Problem] = []
+
+    def fail(node, message: str) -> None:
+        problems.append(Problem(path, node.start_mark.line + 1 if node else 1, message))
+
+    if not isinstance(root, MappingNode):
+        fail(root, f"the language file must be a mapping with the lists {', '.join(LISTS)}")
+        return Language(), problems
+    found: dict[str, tuple[tuple[str, ...], ...]] = {}
+    for key, value in root.value:
+        name = key.value if isinstance(key, ScalarNode) else None
+        if name not in LISTS:
+            fail(key, f"unknown list {name!r}; expected one of {', '.join(LISTS)}")
+            continue
+        if not isinstance(value, SequenceNode):
+            fail(value, f"{name} must be a list of words or phrases ({LISTS[name]})")
+            continue
+        phrases = []
+        for item in value.value:
+            words = phrase_words(item.value) if isinstance(item, ScalarNode) else ()
+            if not words or " ".join(words) != item.value.strip().lower():
+                fail(item, f"{name}: {getattr(item, 'value', item)!r} must be lower-case words "
+                           "(letters, digits, apostrophes) separated by spaces")
+                continue
+            phrases.append(words)
+        found[name] = tuple(phrases)
+    for name in LISTS:
+        if name not in found and not any(p.message.startswith(name) for p in problems):
+            fail(root, f"missing list {name!r} ({LISTS[name]})")
+    if problems:
+        return Language(), problems
+    return Language(**found), problems
