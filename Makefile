@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test kb-check eval bench bench-instructions lint clean
+.PHONY: install run test kb-check eval fit bench bench-instructions lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,11 +24,13 @@ kb-check: $(STAMP)
 	$(BIN)/python -m bot kb check
 
 eval: $(STAMP)
+	$(BIN)/python bench/eval_table.py
 	$(BIN)/python -m bot eval tests/data/devset_generated.jsonl
 	$(BIN)/python -m bot eval tests/data/dev_pastes_handwritten.jsonl
 	$(BIN)/python -m bot eval tests/data/heldout.jsonl
 
 bench: $(STAMP)
+	$(BIN)/python bench/bench_hostile.py
 	$(BIN)/python bench/bench_match.py
 	$(BIN)/python bench/bench_slack.py
 
@@ -42,3 +44,7 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+
+# refit the decision model on the dev sets (writes bot/match/model.json)
+fit: $(STAMP)
+	$(BIN)/python -m bot fit

@@ -87,9 +87,9 @@ class CodeFinder:
         """Every code-shaped mention in `text`, in order; with `limit`, of the first `limit` code shapes only.
 
         Shapes that are never codes are left out: more digits than the family's, a lower-case prefix
-        joined to its digits by a dot ("ns.1"), a shortened code that is not in capitals or runs into a
-        word ("Ns5", "NS5Hq"). One pass over the text: each line is looked at for error words once,
-        however many codes it holds.
+        joined to its digits by a dot ("ns.1"), a shortened code that runs into a word ("NS5Hq") or is
+        neither in capitals nor lower case with a blank ("Ns5", "ns5"; "ns 23" is kept). One pass over the
+        text: each line is looked at for error words once, however many codes it holds.
         """
         found = []
         context = _Context(text)
@@ -101,13 +101,14 @@ class CodeFinder:
             upper = prefix.isupper()
             if "." in sep and not upper:
                 continue
-            if len(digits) < width and (not upper or text[m.end():m.end() + 1].isalpha()):
+            lower_spaced = prefix.islower() and sep == " "  # "ns 23 again": a short code typed in a hurry
+            if len(digits) < width and (not (upper or lower_spaced) or text[m.end():m.end() + 1].isalpha()):
                 continue
             spaced = " " in sep or "\t" in sep
-            if not upper:
-                form = LOWER
-            elif len(digits) < width:
+            if len(digits) < width:
                 form = SHORT
+            elif not upper:
+                form = LOWER
             elif spaced:
                 form = SPACED
             elif sep.strip() in ("", ":", "#"):

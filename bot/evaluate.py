@@ -14,6 +14,11 @@ from bot.match import Matcher
 class Tally:
     right: int = 0
     total: int = 0
+    offered: int = 0  # expected entries among the answers or the suggestions; for chatter: nothing offered
+
+    @property
+    def offered_rate(self) -> float:
+        return self.offered / self.total if self.total else 1.0
 
     @property
     def rate(self) -> float:
@@ -53,14 +58,17 @@ def evaluate(matcher: Matcher, path: Path) -> EvalReport:
     rows, report.bad_lines = read_labelled(path)
     for n, row in rows:
         expect = sorted({x.upper() for x in row.get("expect", [])})
-        got = sorted(set(matcher.match(row["text"]).answer_ids))
+        result = matcher.match(row["text"])
+        got = sorted(set(result.answer_ids))
         right = got == expect
+        offered = set(expect) <= set(got) | set(result.suggestion_ids) if expect else not (
+            got or result.suggestion_ids)
         bucket = report.pastes if expect else report.chatter
-        bucket.total += 1
-        bucket.right += right
         kind = str(row.get("kind") or ("chatter" if not expect else "paste"))
-        report.by_kind[kind].total += 1
-        report.by_kind[kind].right += right
+        for tally in (bucket, report.by_kind[kind]):
+            tally.total += 1
+            tally.right += right
+            tally.offered += offered
         if not right:
             shown = " ".join(row["text"].split())[:100]
             report.failures.append(
@@ -72,9 +80,11 @@ def format_eval(report: EvalReport, show_failures: int = 20) -> str:
     out = [*report.bad_lines]
     out.append(f"pastes answered exactly: {report.pastes.right}/{report.pastes.total} = {report.pastes.rate:.2%}")
     out.append(f"chatter left silent:     {report.chatter.right}/{report.chatter.total} = {report.chatter.rate:.2%}")
-    out.append("by kind:")
+    out.append("by kind (answered exactly, or silent for chatter; then expected among answers or suggestions, or "
+               "nothing offered for chatter):")
     for kind, tally in sorted(report.by_kind.items()):
-        out.append(f"  {kind:<20} {tally.right:>5}/{tally.total:<5} {tally.rate:7.2%}")
+        out.append(f"  {kind:<20} {tally.right:>5}/{tally.total:<5} {tally.rate:7.2%}   "
+                   f"offered {tally.offered_rate:7.2%}")
     if report.failures and show_failures:
         out.append(f"failures (first {min(show_failures, len(report.failures))} of {len(report.failures)}):")
         out += ["  " + f for f in report.failures[:show_failures]]

@@ -18,7 +18,7 @@ def codes(kb):
     ("INT771", "INT771"), ("INT 771", "INT771"), ("int-771", "INT771"), ("INT771:", "INT771"),
     ("error int 771 again", "INT771"), ("ns0012", "NS0012"), ("NS 12 error", "NS0012"), ("XERO-11", "XERO11"),
     ("desk08", "DESK08"), ("CER_091", "CER091"), ("(ONL888)", "ONL888"), ("getting INT#771", "INT771"),
-    ("NS885 again", "NS0885"),
+    ("NS885 again", "NS0885"), ("ns 23 again", "NS0023"),
 ])
 def test_code_spellings(codes, text, code):
     assert [m.code for m in codes.find(text)] == [code]
@@ -26,7 +26,7 @@ def test_code_spellings(codes, text, code):
 
 @pytest.mark.parametrize("text", [
     "INT77100", "version 2.0 of the ns1.2 doc", "wintest771", "ns0012345",
-    "Ns5 apples", "nS5", "NS5Hq", "ns 1st",  # a shortened code is written in capitals, not glued to a word
+    "Ns5 apples", "nS5", "NS5Hq", "ns 1st", "ns5",  # a shortened code: in capitals, or "ns 23", not in a word
 ])
 def test_shapes_that_are_never_codes(codes, text):
     assert codes.find(text) == []

@@ -20,12 +20,15 @@ class CheckReport:
     example_failures: list[str] = field(default_factory=list)
     chatter_failures: list[str] = field(default_factory=list)
     collisions: Counter = field(default_factory=Counter)     # (expected, got) -> count
+    describe_failures: list[str] = field(default_factory=list)
+    describes: int = 0
+    describes_answered: int = 0
     examples: int = 0
     chatter_lines: int = 0
 
     @property
     def ok(self) -> bool:
-        return not (self.problems or self.example_failures or self.chatter_failures)
+        return not (self.problems or self.example_failures or self.chatter_failures or self.describe_failures)
 
 
 def read_chatter(path: Path) -> list[tuple[int, str]]:
@@ -56,6 +59,20 @@ def check_knowledge_base(kb: KnowledgeBase, chatter: Path | None = None) -> Chec
                 for other in got or ["(silent)"]:
                     if other != entry.id:
                         report.collisions[(entry.id, other)] += 1
+        for i, text in enumerate(entry.describes):
+            # a description in someone's own words is less sure than a paste: its entry must at least be
+            # offered; how many are answered outright is reported
+            report.describes += 1
+            result = matcher.match(text)
+            if result.answer_ids == [entry.id]:
+                report.describes_answered += 1
+            elif entry.id not in result.answer_ids + result.suggestion_ids:
+                line = entry.describes_lines[i] if i < len(entry.describes_lines) else entry.line
+                shown = " ".join(text.split())[:90]
+                got = result.answer_ids or result.suggestion_ids
+                report.describe_failures.append(
+                    f"{entry.source}:{line}: describes {i + 1} of {entry.id} is not even offered "
+                    f"(got {got or 'nothing'}): {shown!r}")
     chatter = chatter or kb.directory / CHATTER_FILE
     if not chatter.is_file():
         report.problems.append(f"{chatter}: chatter baseline not found")
@@ -72,7 +89,7 @@ def check_knowledge_base(kb: KnowledgeBase, chatter: Path | None = None) -> Chec
 
 
 def format_report(report: CheckReport, kb: KnowledgeBase) -> str:
-    out = [*report.problems, *report.example_failures, *report.chatter_failures]
+    out = [*report.problems, *report.example_failures, *report.describe_failures, *report.chatter_failures]
     if report.collisions:
         out.append("collisions (expected -> answered instead: count):")
         out += [f"  {a} -> {b}: {n}" for (a, b), n in report.collisions.most_common()]
@@ -80,5 +97,7 @@ def format_report(report: CheckReport, kb: KnowledgeBase) -> str:
     quiet = report.chatter_lines - len(report.chatter_failures)
     out.append(
         f"{'OK' if report.ok else 'FAILED'}: {len(kb)} entries, {len(report.problems)} problems, "
-        f"examples {passed}/{report.examples} answered exactly, chatter {quiet}/{report.chatter_lines} silent")
+        f"examples {passed}/{report.examples} answered exactly, describes {report.describes_answered}/"
+        f"{report.describes} answered ({report.describes - len(report.describe_failures)} at least offered), "
+        f"chatter {quiet}/{report.chatter_lines} silent")
     return "\n".join(out)

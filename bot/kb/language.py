@@ -60,7 +60,7 @@ def load_language(path: Path) -> tuple[Language, list[Problem]]:
         phrases = []
         for item in value.value:
             words = phrase_words(item.value) if isinstance(item, ScalarNode) else ()
-            if not words or " ".join(words) != item.value.strip().lower():
+            if not words or " ".join(words) != item.value.strip():
                 fail(item, f"{name}: {getattr(item, 'value', item)!r} must be lower-case words "
                            "(letters, digits, apostrophes) separated by spaces")
                 continue

@@ -246,6 +246,11 @@ class EntryValidator:
         code = self.codes.leading(data.get("message", ""))
         if code and "id" in data and code != data["id"]:
             self.fail(nodes["id"], f"id {data['id']!r} differs from the code {code!r} the message starts with")
+        for text, node in zip(data.get("describes", ()), getattr(nodes.get("describes"), "value", ()), strict=False):
+            found = self.codes.find(text)
+            if found:
+                self.fail(node, f"describes holds the code {found[0].code}: a description is in people's own words, "
+                                "without the code (put pastes in examples)")
         if self.systems is not None and "system" in data:
             self.system_rules(nodes["system"], data["system"], code)
         return len(self.issues) == before

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from bot.codes import HYPHENATED, LOWER, OCR, SHORT, SPACED, CodeMention
 from bot.kb import KnowledgeBase
 from bot.match.hit import Hit
+from bot.match.limits import MAX_WORDING_CHARS
 from bot.match.retrieval import Found
 
 FEATURES = (
@@ -106,7 +107,7 @@ def gather(kb: KnowledgeBase, text: str, cleaned: str, mentions: list[CodeMentio
     """One row of features per candidate entry. `pasted`: what the paste path made of the text (its
     MatchResult)."""
     paste_answers, paste_suggestions, unknown_codes = pasted.answers, pasted.suggestions, pasted.unknown_codes
-    words = _WORDS.findall(cleaned.lower().replace("\u2019", "'"))
+    words = _WORDS.findall(cleaned[:MAX_WORDING_CHARS].lower().replace("\u2019", "'"))
     trouble = phrase_count(words, kb.language.trouble)
     not_a_code = {w for p in kb.language.not_a_code for w in p}
     a_code = {w for p in kb.language.a_code for w in p}

@@ -21,7 +21,7 @@ from bot.match.hit import Hit
 from bot.match.index import SearchIndex, prefix_sums, spans
 from bot.match.normalize import MASK, clean, drop_email_headers, mask
 from bot.match.questions import QuestionMatcher, asks_for_help
-from bot.match.retrieval import EntryIndex, RetrievalSettings
+from bot.match.retrieval import EntryIndex, Found, RetrievalSettings
 
 MAX_ANSWERS = 5
 CLOSE_TO_AN_ERROR = 40  # a paste this close to an error's wording is not taken for an FAQ question
@@ -237,7 +237,14 @@ class Matcher:
         paste = self._paste_path(cleaned, [m for m in mentions if self._counts(m)])
         opening = cleaned[:limits.MAX_QUESTION_CHARS]
         systems = self.questions.systems_in(self.kb.codes.strip(cleaned))  # not "xero" of "xero 45"
-        found = self.retrieval.search(mask(drop_email_headers(cleaned[:limits.MAX_WORDING_CHARS])), systems)
+        if any(h.how == "message" for h in paste.answers) or any(
+                m.canonical and m.code in self.index.codes for m in mentions):
+            # the text holds a message or a canonical code outright: its words need no searching (a code
+            # written another way still does: whether the words agree is what says it is one)
+            found = Found()
+        else:
+            wording = drop_email_headers(cleaned[:limits.MAX_WORDING_CHARS])[:limits.MAX_RETRIEVAL_CHARS]
+            found = self.retrieval.search(mask(wording), systems)
         evidence = gather(self.kb, text, cleaned, mentions, self.index.codes, paste, found, systems,
                           asks_for_help(opening), self.retrieval.settings.candidates)
         decided = decide(self.model, evidence)

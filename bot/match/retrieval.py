@@ -23,6 +23,7 @@ from bot.match.index import STOPWORDS, Speller, tokens
 from bot.match.normalize import clean, mask
 
 _STEMMER = snowballstemmer.stemmer("english")
+RESCORED = 60  # documents the rarer terms ranked highest, to which the common terms are added
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -37,11 +38,12 @@ class RetrievalSettings:
     b: float = 0.75            # how much a field's length normalises its counts
     bigram: float = 1.0        # weight of an adjacent pair of words, relative to a word
     candidates: int = 5        # entries passed on to the decision
+    common: float = 0.3        # terms in more than this share of the documents are added last (see EntryIndex)
 
     @classmethod
     def of(cls, data: dict) -> RetrievalSettings:
         return cls(dict(data["fields"]), data.get("k1", 1.2), data.get("b", 0.75), data.get("bigram", 1.0),
-                   data.get("candidates", 5))
+                   data.get("candidates", 5), data.get("common", 0.3))
 
 
 def entry_fields(entry: Entry, item: int = -1) -> dict[str, list[str]]:
@@ -95,24 +97,39 @@ class EntryIndex:
         self.ignored = STOPWORDS | kb.systems.name_words
         raw_counts: Counter = Counter()
         docs: list[tuple[str, int, dict[str, list[str]]]] = []
+        read: dict[str, list[str]] = {}  # an FAQ page's items share its title, summary and fixes: read each once
         for entry in kb:
             for item, texts in documents(entry):
-                words = {name: [w for text in parts for w in self._words(text)]
+                words = {name: [w for text in parts for w in self._read_once(text, read)]
                          for name, parts in texts.items() if settings.fields.get(name)}
                 raw_counts.update({w for ws in words.values() for w in ws})
                 docs.append((entry.id, item, {name: [stem(w) for w in ws] for name, ws in words.items()}))
         n = max(len(docs), 1)
         self.speller = Speller({w: math.log(1 + n / c) for w, c in raw_counts.items()})
         self.docs = [(entry_id, item) for entry_id, item, _ in docs]
-        self.postings: dict[object, list[tuple[int, float]]] = defaultdict(list)
         average = {name: sum(len(f.get(name, ())) for _, _, f in docs) / n + 1e-9 for name in settings.fields}
-        frequency: Counter = Counter()
-        for d, (_, _, fields) in enumerate(docs):
-            weighted = self._weighted_counts(fields, average)
-            frequency.update(weighted.keys())
-            for term, count in weighted.items():
-                self.postings[term].append((d, count))
+        weighted = [self._weighted_counts(fields, average) for _, _, fields in docs]
+        frequency: Counter = Counter(term for counts in weighted for term in counts)
         self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in frequency.items()}
+        # each posting holds the term's whole share of the score (the query's own counts are not weighed),
+        # so a search is one addition per posting; what a candidate shares is counted afterwards, for the
+        # few that are passed on
+        k1 = settings.k1
+        # Terms in more than `common` of the documents ("export", "report") have long posting lists and
+        # small weights: they are added only to the documents the other terms ranked highest.
+        common = settings.common * n
+        self.postings: dict[object, list[tuple[int, float]]] = defaultdict(list)
+        self.common_shares: list[dict[object, float]] = [{} for _ in docs]
+        for d, counts in enumerate(weighted):
+            for term, count in counts.items():
+                share = self.idf[term] * count * (k1 + 1) / (count + k1)
+                if frequency[term] <= common:
+                    self.postings[term].append((d, share))
+                else:
+                    self.common_shares[d][term] = share
+        self.common = {t for t, c in frequency.items() if c > common}
+        self.system_of = {entry.id: entry.system for entry in kb}
+        self.doc_terms = [frozenset(counts) for counts in weighted]
 
     def _weighted_counts(self, fields: dict[str, list[str]], average: dict[str, float]) -> dict:
         s = self.settings
@@ -126,6 +143,12 @@ class EntryIndex:
                 for pair, count in Counter(zip(words, words[1:], strict=False)).items():
                     weighted[pair] += s.bigram * weight * count / norm
         return weighted
+
+    def _read_once(self, text: str, read: dict[str, list[str]]) -> list[str]:
+        words = read.get(text)
+        if words is None:
+            words = read[text] = self._words(text)
+        return words
 
     def _words(self, text: str) -> list[str]:
         """The content words of a text, in order: masked, no stopwords, digits, masks or system names."""
@@ -143,45 +166,54 @@ class EntryIndex:
                     out.append(stem(w))
         return out
 
-    def search(self, masked: str, systems: set[str] | None = None) -> Found:
+    def search(self, masked: str, systems: set[str] | None = None, keep: int = 10) -> Found:
         """Entries sharing the message's terms, best first (an FAQ page by its best item); only those of
-        `systems` when given."""
+        `systems` when given. What the `keep` best share with the message is counted for the decision."""
         words = self.terms(masked)
         query: Counter = Counter(words)
         unique = len(query)
         if self.settings.bigram:
             query.update(zip(words, words[1:], strict=False))
-        k1 = self.settings.k1
         scores: dict[int, float] = defaultdict(float)
-        matched: Counter = Counter()
-        matched_weight: dict[int, float] = defaultdict(float)
-        pairs: Counter = Counter()
         best_possible = 1e-9
-        for term in query:
-            idf = self.idf.get(term)
-            if idf is None:
-                continue
-            best_possible += idf * (k1 + 1)
-            pair = isinstance(term, tuple)
-            for d, count in self.postings[term]:
-                scores[d] += idf * count * (k1 + 1) / (count + k1)
-                if pair:
-                    pairs[d] += 1
-                else:
-                    matched[d] += 1
-                    matched_weight[d] += idf
+        k1 = self.settings.k1
+        postings, idf_of = self.postings, self.idf
+        known = [term for term in query if term in idf_of]
+        common = [term for term in known if term in self.common]
+        for term in known:
+            best_possible += idf_of[term] * (k1 + 1)
+            if term not in self.common:
+                for d, share in postings[term]:
+                    scores[d] += share
+        if common:
+            shortlist = sorted(scores, key=scores.__getitem__, reverse=True)[:RESCORED] if scores else range(
+                len(self.docs))
+            for d in shortlist:
+                shares = self.common_shares[d]
+                scores[d] += sum(shares.get(term, 0.0) for term in common)
         best: dict[str, int] = {}
         for d, score in scores.items():
             entry_id = self.docs[d][0]
             if entry_id not in best or score > scores[best[entry_id]]:
                 best[entry_id] = d
         if systems:
-            best = {e: d for e, d in best.items() if self.kb.get(e).system in systems}
+            system_of = self.system_of
+            best = {e: d for e, d in best.items() if system_of[e] in systems}
         ranked = sorted(((e, scores[d]) for e, d in best.items()), key=lambda es: es[1], reverse=True)
-        return Found(ranked, {e: matched[d] for e, d in best.items()},
-                     {e: matched_weight[d] for e, d in best.items()}, {e: pairs[d] for e, d in best.items()},
-                     {e: self.docs[d][1] for e, d in best.items() if self.docs[d][1] >= 0}, best_possible, unique,
-                     sum(1 for w in set(words) if w in self.idf))
+        singles = {t for t in known if not isinstance(t, tuple)}
+        pairs_asked = set(known) - singles
+        found = Found(ranked, best_possible=best_possible, words=unique,
+                      known=sum(1 for w in set(words) if w in idf_of))
+        for entry_id, _ in ranked[:keep]:
+            terms = self.doc_terms[best[entry_id]]
+            shared = singles & terms
+            found.matched[entry_id] = len(shared)
+            found.matched_weight[entry_id] = sum(idf_of[t] for t in shared)
+            found.pairs[entry_id] = len(pairs_asked & terms)
+            item = self.docs[best[entry_id]][1]
+            if item >= 0:
+                found.items[entry_id] = item
+        return found
 
     def best_item(self, entry: Entry, masked: str) -> tuple[str, int]:
         """The FAQ item ("faq", i) or fix ("fix", i) of an entry that shares the most weight with the

@@ -14,8 +14,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.checks.runner import CheckRunner
 from bot.checks.workspaces import Workspace, Workspaces
-from bot.match.limits import MAX_INPUT_CHARS, MAX_WORDING_CHARS
+from bot.match.limits import MAX_INPUT_CHARS, MAX_QUESTION_CHARS, MAX_WORDING_CHARS
 from bot.match.normalize import clean, normalize
+from bot.match.questions import asks_for_help
 from bot.pipeline import USAGE_HINT, Fixit, Reply
 from bot.render.slack_text import escape
 from bot.settings import Settings
@@ -166,7 +167,10 @@ class SlackService:
             blocks = suggestion_blocks(entries, where)
             if explicit:
                 self.post(client, where, blocks, "Did you mean one of these?")
-            elif user:
+            elif user and (asks_for_help(text[:MAX_QUESTION_CHARS])
+                           or any(h.how != "retrieval" for h in reply.match.suggestions)):
+                # unasked, a private "did you mean" goes to someone who pasted part of an error, or is
+                # asking or reporting trouble: not to a remark that only shares words with an entry
                 self.ephemeral(client, where, user, blocks, "Did you mean one of these?")
         elif explicit:
             card = fixit.no_match(reply.match)
