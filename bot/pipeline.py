@@ -9,6 +9,8 @@ from pathlib import Path
 
 from bot.kb import KnowledgeBase, load_knowledge_base
 from bot.match import Matcher, MatchResult
+from bot.match.normalize import clean, mask
+from bot.match.questions import is_question
 from bot.render import Rendered, Renderer, RenderError
 from bot.render.slack_text import entry_line
 
@@ -76,12 +78,28 @@ class Fixit:
         return cls(load_knowledge_base(directory or default_kb_dir()))
 
     def reply(self, text: str) -> Reply:
+        """The cards for a paste or a description; for a question, the one FAQ answer or fix of each
+        entry that answers it (the full card is a click away)."""
         result = self.matcher.match(text)
-        cards = [self.card(h.entry_id, h.faq_index) for h in result.answers]
+        asked = is_question(text)
+        # a question answered by the entry's words or FAQ, not a paste of the error with "any idea?" after it
+        cards = [self.answer_card(h, text) if asked and h.how in ("retrieval", "question")
+                 else self.card(h.entry_id, h.faq_index) for h in result.answers]
         reply = Reply(result, cards)
         if not cards and result.suggestions:
             reply.suggestions = self.suggestions_card(result)
         return reply
+
+    def answer_card(self, hit, text: str) -> Rendered:
+        """What answers a question about an entry: the FAQ item the match came from, else the item or fix
+        whose words the question shares most, else the whole card."""
+        entry = self.kb.get(hit.entry_id)
+        if 0 <= hit.faq_index < len(entry.faq):
+            return self.renderer.short_answer(entry, "faq", hit.faq_index)
+        kind, index = self.matcher.retrieval.best_item(entry, mask(clean(text)))
+        if kind:
+            return self.renderer.short_answer(entry, kind, index)
+        return self.card(hit.entry_id, hit.faq_index)
 
     def suggestions_card(self, result: MatchResult) -> Rendered:
         entries = [self.kb.get(h.entry_id) for h in result.suggestions]

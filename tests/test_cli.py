@@ -180,3 +180,15 @@ def test_make_run_with_piped_input():
                           env={**__import__("os").environ, "SLACK_BOT_TOKEN": "", "SLACK_APP_TOKEN": ""})
     assert done.returncode == 0, done.stderr
     assert b"INT771 Export Error" in done.stdout
+
+
+def test_ask_a_question_prints_the_answer_that_fits():
+    done = run_cli("ask", "can we export negative expenses to quickbooks online?")
+    out = done.stdout.decode()
+    assert done.returncode == 0
+    assert "QuickBooks Online accepts negative expenses" in out and "ask for `QBO-FAQ`" in out
+    short = run_cli("ask", "how do I change the export date so intacct stops rejecting reports for closed "
+                           "batches?").stdout.decode()
+    assert "ask for `INT771`" in short and "Why it happens" not in short
+    full = run_cli("ask", "our march reports won't go to intacct, the batches for the period are closed").stdout
+    assert b"Why it happens" in full

@@ -10,7 +10,7 @@ from slack_harness import BOT_USER, SECRET, FakeSlack, FixitServer, SlackSender,
 
 from bot.settings import Settings
 from bot.slack.app import build_runtime
-from bot.slack.cards import HELPFUL, NOT_IT, SHARE, Where
+from bot.slack.cards import FULL_CARD, HELPFUL, NOT_IT, SHARE, Where
 
 INT771 = ("INT771 Export Error: Export not completed. The batches for this reporting period are closed in "
           "Sage Intacct. Reopen the period or change the export date in Workspace configurations.")
@@ -327,3 +327,27 @@ def test_app_home_publishes_search_browse_and_stats(fake, slack, runtime):
     start = next(i for i, t in enumerate(texts) if t.startswith("*Xero*: "))
     listing = texts[start + 1]
     assert "XERO99" in listing and "INT771" not in listing
+
+
+def test_a_question_gets_the_answer_that_fits_and_the_full_card_a_click_away(fake, slack):
+    ts = new_ts()
+    slack.event(message("do I have to reopen the period in intacct when the batches are closed?", ts=ts))
+    (post,) = fake.wait_for("chat.postMessage")
+    texts = " ".join(b["text"]["text"] for b in post.args["blocks"] if b["type"] == "section")
+    assert "Do I have to reopen the closed period?" in texts and "Why it happens" not in texts
+    buttons = post.args["blocks"][-1]["elements"]
+    assert buttons[0]["action_id"] == FULL_CARD
+    fake.reset()
+    slack.click(FULL_CARD, buttons[0]["value"], fake.response_url("full1"))
+    (response,) = fake.wait_for("response_url")
+    full = " ".join(b["text"]["text"] for b in response.args["blocks"] if b["type"] == "section")
+    assert response.args["replace_original"] and "Why it happens" in full
+    assert [e["action_id"] for e in response.args["blocks"][-1]["elements"]] == [HELPFUL, NOT_IT]
+
+
+def test_a_description_gets_the_whole_card(fake, slack):
+    slack.event(message("hey, our march expense reports won't go to intacct, something about the batches for "
+                        "the period being closed", ts=new_ts()))
+    (post,) = fake.wait_for("chat.postMessage")
+    assert card_header(post) == "INT771 Export Error"
+    assert any("Why it happens" in b["text"]["text"] for b in post.args["blocks"] if b["type"] == "section")

@@ -35,6 +35,15 @@ _IF_CLAUSE = re.compile(r"\bif (?:i|we) \w", re.IGNORECASE)
 _THEN_ASKED = re.compile(r"\b(?:do|will|would|does) (?:i|we|it)\b", re.IGNORECASE)
 
 
+_QUESTION = re.compile(r"\?|^\s*(?:how|why|what|where|when|which|who|can|could|does|do|is|are|will|should|would|"
+                       r"is there|any ?one know)\b", re.IGNORECASE)
+
+
+def is_question(text: str) -> bool:
+    """Asked as a question ("do I have to reopen the period?"), not told as a report of what happened."""
+    return bool(_QUESTION.search(text[:MAX_QUESTION_CHARS]))
+
+
 def asks_for_help(text: str) -> bool:
     """A question, or a statement of trouble ("our sync stopped"), not a remark.
 

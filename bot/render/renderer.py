@@ -39,6 +39,7 @@ class Rendered:
     mrkdwn: str                 # the whole card in Slack mrkdwn (escaped)
     fallback: str               # short notification text
     sections: list[str] = field(default_factory=list)
+    short: bool = False         # one FAQ answer or one fix of a larger card (which is a click away)
 
     @property
     def text(self) -> str:
@@ -100,6 +101,24 @@ class Renderer:
         """One FAQ item of an entry, as a short card (a follow-up question answered in a thread)."""
         qa = entry.faq[index]
         return build(entry.title, [f"*{escape(qa.q)}*\n{escape(qa.a)}"], fallback=f"{entry.title}: {qa.q}")
+
+    def fix_answer(self, entry: Entry, index: int) -> Rendered:
+        """One fix of an entry, numbered, as a short card (a question that fix answers)."""
+        fix = entry.fixes[index]
+        steps = "\n".join(f"{n}. {escape(step)}" for n, step in enumerate(fix.steps, 1))
+        note = f"\n_{escape(fix.note)}_" if fix.note else ""
+        others = len(entry.fixes) - 1
+        more = f"\n_{others} other fix{'es' if others > 1 else ''} on the full card._" if others else ""
+        return build(entry.title, [f"*{escape(fix.title)}*\n{steps}{note}{more}"],
+                     fallback=f"{entry.title}: {fix.title}")
+
+    def short_answer(self, entry: Entry, kind: str, index: int) -> Rendered:
+        """The one FAQ answer ("faq") or fix ("fix") of an entry that answers a question."""
+        answer = self.faq_answer(entry, index) if kind == "faq" else self.fix_answer(entry, index)
+        hint = f"_The whole card: ask for `{escape(entry.id)}`._"
+        card = build(entry.title, [*answer.sections, hint], fallback=answer.fallback)
+        card.short = True
+        return card
 
     def message(self, title: str, lines: list[str]) -> Rendered:
         """A small card with a title and mrkdwn lines (no-match, usage, suggestions)."""

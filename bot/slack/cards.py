@@ -15,6 +15,7 @@ NOT_IT = "fixit_not_it"
 SHARE = "fixit_share"
 PICK = "fixit_pick"          # fixit_pick_0, fixit_pick_1 …
 CHECK_WORKSPACE = "fixit_check_workspace"
+FULL_CARD = "fixit_full_card"   # on a short answer to a question: the entry's whole card
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ def answer_blocks(card: Rendered, entry_id: str, where: Where, faq_index: int = 
         buttons.insert(0, button("Share in channel", SHARE, value, "primary"))
     if check_workspace:
         buttons.append(button("Check my workspace", CHECK_WORKSPACE, value))
+    if card.short:
+        buttons.insert(0, button("Show the full card", FULL_CARD, where.value(entry_id)))
     blocks = card.blocks[: MAX_BLOCKS - 1]
     return [*blocks, {"type": "actions", "block_id": f"fixit_buttons_{entry_id}", "elements": buttons}]
 

@@ -204,6 +204,15 @@ class SlackService:
         card = self.fixit.renderer.faq_answer(entry, index)
         return self.post(client, where, answer_blocks(card, entry_id, where, index), card.fallback)
 
+    def full_card(self, entry_id: str, where: Where) -> dict:
+        """The whole card of an entry that a short answer came from, to replace that answer."""
+        entry = self.fixit.kb.get(entry_id)
+        if entry is None:
+            return {"response_type": "ephemeral", "replace_original": False,
+                    "text": "That entry is no longer in the knowledge base."}
+        card = self.fixit.card(entry.id)
+        return {"replace_original": True, "text": card.fallback, "blocks": self.card_blocks(card, entry.id, where)}
+
     # -- slash command and shortcut (private answers) --
 
     def private_answer(self, text: str, where: Where) -> dict:

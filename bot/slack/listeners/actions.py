@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.slack.cards import CHECK_WORKSPACE, HELPFUL, NOT_IT, PICK, SHARE, Where, read_value
+from bot.slack.cards import CHECK_WORKSPACE, FULL_CARD, HELPFUL, NOT_IT, PICK, SHARE, Where, read_value
 from bot.slack.listeners.ack import ack_now
 
 
@@ -50,7 +50,12 @@ def register(app, service) -> None:
         if answer:
             respond(answer)
 
+    def full_card(body, respond):
+        entry_id, where, _ = value_of(body)
+        respond(service.full_card(entry_id, where))
+
     app.action(CHECK_WORKSPACE)(ack=ack_now, lazy=[check_workspace])
+    app.action(FULL_CARD)(ack=ack_now, lazy=[full_card])
     app.action(HELPFUL)(ack=ack_now, lazy=[helpful])
     app.action(NOT_IT)(ack=ack_now, lazy=[not_it])
     app.action(SHARE)(ack=ack_now, lazy=[share])
