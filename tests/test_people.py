@@ -99,7 +99,8 @@ def test_dev_people_sets(matcher):
 
 
 def test_explain_shows_candidates_evidence_and_verdict():
-    done = run_cli("match", "--explain", "hey, our march reports won't go to intacct, the batches for the period are closed")
+    text = "hey, our march reports won't go to intacct, the batches for the period are closed"
+    done = run_cli("match", "--explain", text)
     out = done.stdout.decode()
     assert done.returncode == 0
     assert "names Sage Intacct" in out and "INT771" in out and "answered" in out
