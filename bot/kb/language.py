@@ -6,10 +6,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from bot.kb.model import Problem, yaml_problem
+from bot.kb.model import Problem, compose_yaml
 
 LANGUAGE_FILE = "language.yaml"
 LISTS = {
@@ -34,12 +33,9 @@ def phrase_words(text: str) -> tuple[str, ...]:
 
 
 def load_language(path: Path) -> tuple[Language, list[Problem]]:
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return Language(), [Problem(path, 0, f"cannot read the language file ({exc.strerror or exc})")]
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        return Language(), [yaml_problem(path, exc)]
+    root, problem = compose_yaml(path, "language file")
+    if problem:
+        return Language(), [problem]
     problems: list[Problem] = []
 
     def fail(node, message: str) -> None:

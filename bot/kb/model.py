@@ -83,3 +83,15 @@ def yaml_problem(path: Path, exc: Exception) -> Problem:
                                                f"closed ({reason}{where})")
     mark = found or context
     return Problem(path, mark.line + 1 if mark else 1, f"malformed YAML: {reason}")
+
+
+def compose_yaml(path: Path, what: str):
+    """(the file's YAML node tree, None), or (None, the problem that kept it from being read)."""
+    import yaml
+
+    try:
+        return yaml.compose(path.read_text(encoding="utf-8")), None
+    except OSError as exc:
+        return None, Problem(path, 0, f"cannot read the {what} ({exc.strerror or exc})")
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        return None, yaml_problem(path, exc)

@@ -10,10 +10,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.kb.model import Problem, yaml_problem
+from bot.kb.model import Problem, compose_yaml
 
 SYSTEMS_FILE = "systems.yaml"
 _NAME_WORD = re.compile(r"[a-z0-9]+")
@@ -105,12 +104,9 @@ def name_words(text: str) -> tuple[str, ...]:
 
 def load_systems(path: Path) -> tuple[Systems, list[Problem]]:
     """The systems file, or (empty Systems, the problems that kept it from loading), each with its line."""
-    try:
-        root = yaml.compose(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        return Systems(), [Problem(path, 0, f"cannot read the systems file ({exc.strerror or exc})")]
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        return Systems(), [yaml_problem(path, exc)]
+    root, problem = compose_yaml(path, "systems file")
+    if problem:
+        return Systems(), [problem]
     reader = _Reader(path)
     systems = reader.read(root)
     return (systems if not reader.problems else Systems()), reader.problems
