@@ -84,8 +84,7 @@ def test_heldout_people_meet_the_targets(matcher):
     assert kinds["question"].rate >= 0.85, report.failures[:20]
     assert kinds["notification"].rate >= 0.99, report.failures[:20]
     assert kinds["chatter"].rate >= 0.995, report.failures[:20]
-    # the issue asks 97 % of descriptions with their entry at least offered; this build offers 95.6 %
-    assert kinds["describe"].offered_rate >= 0.95
+    assert kinds["describe"].offered_rate >= 0.97, report.failures[:20]
 
 
 def test_dev_people_sets(matcher):
