@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from peer_bm25 import ARTICLES, ArticleBM25, tuned_scores  # noqa: E402
 
+from bot.evaluate import evaluate  # noqa: E402
 from bot.kb import load_knowledge_base  # noqa: E402
 from bot.match import Matcher  # noqa: E402
 
@@ -41,16 +42,14 @@ def rows_of(files: list[str]) -> list[dict]:
             if line.strip()]
 
 
-def fixit_scores(matcher: Matcher, rows: list[dict]) -> dict[str, list[int]]:
+def fixit_scores(matcher: Matcher, files: list[str]) -> dict[str, list[int]]:
+    """kind -> [n, answered exactly (chatter: silent), offered (chatter: nothing offered)], over the files."""
     tally: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for row in rows:
-        expect = {x.upper() for x in row["expect"]}
-        result = matcher.match(row["text"])
-        answered, offered = set(result.answer_ids), set(result.answer_ids) | set(result.suggestion_ids)
-        t = tally[row.get("kind") or ("chatter" if not expect else "paste")]
-        t[0] += 1
-        t[1] += answered == expect
-        t[2] += (expect <= offered) if expect else not offered
+    for name in files:
+        for kind, t in evaluate(matcher, DATA / name).by_kind.items():
+            tally[kind][0] += t.total
+            tally[kind][1] += t.right
+            tally[kind][2] += t.offered
     return tally
 
 
@@ -70,7 +69,7 @@ def main() -> int:
     print("|---|---|---:|---:|---:|---:|")
     for name, files, held_out in SETS:
         rows = rows_of(files)
-        ours = fixit_scores(matcher, rows)
+        ours = fixit_scores(matcher, files)
         theirs = tuned_scores(peer, rows)[1] if peer else {}
         for kind, (n, exact, offered) in sorted(ours.items()):
             peer_cell = f"{theirs[kind][0] / theirs[kind][1]:.1%}" if kind in theirs else "–"

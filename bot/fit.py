@@ -21,9 +21,10 @@ from pathlib import Path
 
 from bot.evaluate import read_labelled
 from bot.kb import KnowledgeBase
+from bot.kb.check import read_chatter
 from bot.match import Matcher
-from bot.match.decision import GROUPS, Model, Weights, decide, group_of
-from bot.match.evidence import Evidence
+from bot.match.decision import GROUPS, Model, Weights, decide, feature_value, group_of
+from bot.match.evidence import FEATURES, Evidence
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_SETS = [ROOT / "tests" / "data" / name for name in (
@@ -63,9 +64,7 @@ def read_sets(paths: list[Path]) -> list[Labelled]:
     rows = []
     for path in paths:
         if path.suffix == ".txt":
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.strip() and not line.lstrip().startswith("#"):
-                    rows.append(Labelled(line, set(), "chatter"))
+            rows += [Labelled(line, set(), "chatter") for _, line in read_chatter(path)]
             continue
         labelled, bad = read_labelled(path)
         if bad:
@@ -77,11 +76,7 @@ def read_sets(paths: list[Path]) -> list[Labelled]:
 
 
 def vector(features: dict[str, float], names: list[str]) -> list[float]:
-    out = []
-    for name in names:
-        a, _, b = name.partition("*")
-        out.append(features[a] * (features[b] if b else 1.0))
-    return out
+    return [feature_value(features, name) for name in names]
 
 
 def newton(rows: list[list[float]], labels: list[float], l2: float, iterations: int = 40):
@@ -208,8 +203,6 @@ def fit(kb: KnowledgeBase, paths: list[Path], base: Model, chatter_answered: flo
     items = read_sets(paths) + kb_examples(kb)
     for item in items:
         item.evidence = matcher.weigh(item.text)[0]
-    from bot.match.evidence import FEATURES
-
     names = list(FEATURES) + [f"{a}*{b}" for a, b in PRODUCTS]
     order = list(range(len(items)))
     random.Random(seed).shuffle(order)

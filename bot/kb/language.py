@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,19 @@ class Language:
     not_a_code: tuple[tuple[str, ...], ...] = ()
     a_code: tuple[tuple[str, ...], ...] = ()
     everyday_prefixes: tuple[tuple[str, ...], ...] = ()
+
+    # the lists' words as sets, worked out once per knowledge base (the matcher reads them per message)
+    @functools.cached_property
+    def not_a_code_words(self) -> frozenset[str]:
+        return frozenset(w for phrase in self.not_a_code for w in phrase)
+
+    @functools.cached_property
+    def a_code_words(self) -> frozenset[str]:
+        return frozenset(w for phrase in self.a_code for w in phrase)
+
+    @functools.cached_property
+    def everyday_prefix_words(self) -> frozenset[str]:
+        return frozenset(w for phrase in self.everyday_prefixes for w in phrase)
 
 
 def phrase_words(text: str) -> tuple[str, ...]:

@@ -36,6 +36,12 @@ class ModelError(ValueError):
     """model.json is missing, malformed or does not fit the features this code computes."""
 
 
+def feature_value(features: dict[str, float], name: str) -> float:
+    """A feature's value, or for "a*b" the product of two."""
+    a, _, b = name.partition("*")
+    return features[a] * (features[b] if b else 1.0)
+
+
 GROUPS = ("code", "words")  # a candidate whose code the message mentions; any other
 
 
@@ -55,8 +61,7 @@ class Weights:
     def contributions(self, features: dict[str, float]) -> dict[str, float]:
         out = {}
         for name, weight in self.weights.items():
-            a, _, b = name.partition("*")
-            value = features[a] * (features[b] if b else 1.0)
+            value = feature_value(features, name)
             if value:
                 out[name] = weight * value
         return out
@@ -125,7 +130,6 @@ class Decided:
     answers: list[Hit]
     suggestions: list[Hit]
     weighed: list[Weighed]   # every candidate, most probable first
-    result: object = None    # the MatchResult made of it (set by the matcher)
 
 
 def decide(model: Model, evidence: Evidence, probabilities: list[float] | None = None) -> Decided:

@@ -109,9 +109,8 @@ def gather(kb: KnowledgeBase, text: str, cleaned: str, mentions: list[CodeMentio
     paste_answers, paste_suggestions, unknown_codes = pasted.answers, pasted.suggestions, pasted.unknown_codes
     words = _WORDS.findall(cleaned[:MAX_WORDING_CHARS].lower().replace("\u2019", "'"))
     trouble = phrase_count(words, kb.language.trouble)
-    not_a_code = {w for p in kb.language.not_a_code for w in p}
-    a_code = {w for p in kb.language.a_code for w in p}
-    everyday = {w for p in kb.language.everyday_prefixes for w in p}
+    language = kb.language
+    not_a_code, a_code, everyday = language.not_a_code_words, language.a_code_words, language.everyday_prefix_words
     ranked = found.ranked
     top = ranked[0][1] if ranked else 0.0
     second = ranked[1][1] if len(ranked) > 1 else 0.0

@@ -26,7 +26,6 @@ from bot.match.retrieval import EntryIndex, Found, RetrievalSettings
 MAX_ANSWERS = 5
 CLOSE_TO_AN_ERROR = 40  # a paste this close to an error's wording is not taken for an FAQ question
 CANDIDATES = 10
-_WORD_PREFIXES = {"DESK", "INT", "XERO"}  # code prefixes that are also ordinary words
 
 
 @dataclass
@@ -226,17 +225,19 @@ class Matcher:
 
     def match(self, text: str) -> MatchResult:
         """Which entries to answer with and which to offer, decided on every path's evidence."""
-        return self.weigh(text)[1].result
+        evidence, decided = self.weigh(text)
+        return MatchResult(decided.answers, decided.suggestions, evidence.unknown_codes)
 
     def weigh(self, text: str) -> tuple[Evidence, Decided]:
         """The evidence about a message and the decision on it (what `match --explain` shows)."""
         if not text or not text.strip():
-            return Evidence(text), Decided([], [], [], MatchResult())
+            return Evidence(text), Decided([], [], [])
         cleaned = clean(text[:limits.MAX_INPUT_CHARS])
         mentions = self.kb.codes.find(cleaned, limits.MAX_CODE_SHAPES)
         paste = self._paste_path(cleaned, [m for m in mentions if self._counts(m)])
         opening = cleaned[:limits.MAX_QUESTION_CHARS]
-        systems = self.questions.systems_in(self.kb.codes.strip(cleaned))  # not "xero" of "xero 45"
+        # the systems the words name, not the "xero" of "xero 45"
+        systems = self.questions.systems_in(self.kb.codes.strip(cleaned[:limits.MAX_WORDING_CHARS]))
         if any(h.how == "message" for h in paste.answers) or any(
                 m.canonical and m.code in self.index.codes for m in mentions):
             # the text holds a message or a canonical code outright: its words need no searching (a code
@@ -247,9 +248,7 @@ class Matcher:
             found = self.retrieval.search(mask(wording), systems)
         evidence = gather(self.kb, text, cleaned, mentions, self.index.codes, paste, found, systems,
                           asks_for_help(opening), self.retrieval.settings.candidates)
-        decided = decide(self.model, evidence)
-        decided.result = MatchResult(decided.answers, decided.suggestions, paste.unknown_codes)
-        return evidence, decided
+        return evidence, decide(self.model, evidence)
 
     def _paste_path(self, cleaned: str, mentions: list[CodeMention]) -> MatchResult:
         """What a paste holds: its codes, the messages aligned with its wording, FAQ questions it asks."""
@@ -312,14 +311,14 @@ class Matcher:
             found += [s.entry_id for s in self._score_messages(masked, prune=False) if s.entry_id != entry_id]
         return list(dict.fromkeys(found))[:limit]
 
-    @staticmethod
-    def _counts(mention: CodeMention) -> bool:
-        """A lower-case code spelt with a blank, whose prefix is also a word ("my desk 15"), is a code only
-        on a line that talks about an error, or written alone."""
+    def _counts(self, mention: CodeMention) -> bool:
+        """Whether the paste path splits the text at this mention. A lower-case code spelt with a blank,
+        whose prefix is an everyday word ("my desk 15"), only on a line that talks about an error, or
+        written alone; a misread one never (it is evidence for the decision, not a part of the paste)."""
         if mention.form == OCR:
-            return False  # a misread code is evidence for the decision, not a part of the paste
-        return not (mention.form == LOWER and mention.separated and mention.code.rstrip("0123456789") in
-                    _WORD_PREFIXES and not mention.error_line and not mention.alone)
+            return False
+        return not (mention.form == LOWER and mention.separated and not mention.error_line and not mention.alone
+                    and mention.code.rstrip("0123456789").lower() in self.kb.language.everyday_prefix_words)
 
     def _close_to_an_error(self, cleaned: str, suggestions) -> bool:
         """The paste reads like (part of) an error of a system it names, rather than a question."""

@@ -17,9 +17,10 @@ from bot.match.index import Doc, SearchIndex, stem, words
 from bot.match.limits import MAX_QUESTION_CHARS, MAX_WORDING_CHARS
 from bot.match.normalize import mask
 
+_OPENS_A_QUESTION = (r"\?|^\s*(?:how|why|what|where|when|which|who|can|could|does|do|is|are|will|should|would|"
+                     r"is there|any ?one)\b")
 _ASKING = re.compile(
-    r"\?|^\s*(?:how|why|what|where|when|which|who|can|could|does|do|is|are|will|should|would|any ?one|"
-    r"is there|help)\b"
+    _OPENS_A_QUESTION + r"|^\s*help\b"
     r"|\b(?:not working|stopped|won'?t|isn'?t|doesn'?t|can'?t|cannot|couldn'?t|never|aren'?t|haven'?t|"
     r"hasn'?t|don'?t|didn'?t|wasn'?t|weren'?t|keeps? (?:failing|saying|disconnecting)|fail(?:s|ed|ing)?|"
     r"broken|stuck|wrong|errors?|missing|instead of|how (?:do|can|to)|need help|any idea)\b"
@@ -35,8 +36,7 @@ _IF_CLAUSE = re.compile(r"\bif (?:i|we) \w", re.IGNORECASE)
 _THEN_ASKED = re.compile(r"\b(?:do|will|would|does) (?:i|we|it)\b", re.IGNORECASE)
 
 
-_QUESTION = re.compile(r"\?|^\s*(?:how|why|what|where|when|which|who|can|could|does|do|is|are|will|should|would|"
-                       r"is there|any ?one know)\b", re.IGNORECASE)
+_QUESTION = re.compile(_OPENS_A_QUESTION, re.IGNORECASE)
 
 
 def is_question(text: str) -> bool:

@@ -70,7 +70,6 @@ def documents(entry: Entry) -> list[tuple[int, dict[str, list[str]]]]:
     return [(-1, entry_fields(entry))]
 
 
-FIELDS = tuple(entry_fields(Entry("X", "", "", "", "")))
 
 
 @dataclass
@@ -85,9 +84,6 @@ class Found:
     best_possible: float = 1e-9   # the score of an entry holding every term of the message
     words: int = 0                # distinct words of the message retrieval reads
     known: int = 0                # ... of them, those the index holds
-
-    def score(self, entry_id: str) -> float:
-        return dict(self.ranked).get(entry_id, 0.0)
 
 
 class EntryIndex:
