@@ -146,21 +146,19 @@ class EntryIndex:
             words = read[text] = self._words(text)
         return words
 
+    def _content(self, word: str) -> bool:
+        """Not a stopword, a digit, a mask or a system's name."""
+        return len(word) > 1 and word not in self.ignored and not word[0].isdigit() and word != "#"
+
     def _words(self, text: str) -> list[str]:
-        """The content words of a text, in order: masked, no stopwords, digits, masks or system names."""
-        return [w for w in tokens(mask(clean(text)))[0] if len(w) > 1 and w not in self.ignored
-                and not w[0].isdigit() and w != "#"]
+        """The content words of a text, in order."""
+        return [w for w in tokens(mask(clean(text)))[0] if self._content(w)]
 
     def terms(self, masked: str) -> list[str]:
         """A masked message's terms as the index holds them: content words, typos read, stemmed."""
-        ignored, correct = self.ignored, self.speller.correct
-        out = []
-        for w in tokens(masked)[0]:
-            if len(w) > 1 and w not in ignored and not w[0].isdigit() and w != "#":
-                w = correct(w)
-                if w not in ignored:
-                    out.append(stem(w))
-        return out
+        correct = self.speller.correct
+        read = [correct(w) for w in tokens(masked)[0] if self._content(w)]
+        return [stem(w) for w in read if w not in self.ignored]
 
     def search(self, masked: str, systems: set[str] | None = None, keep: int = 10) -> Found:
         """Entries sharing the message's terms, best first (an FAQ page by its best item); only those of
