@@ -38,11 +38,13 @@ def measure(events: int) -> None:
     """Runs under callgrind: counts each part, one dump per part (named after it)."""
     from bench_slack import callgrind, pastes
 
+    from bot.answer import Answerer, Where
     from bot.pipeline import Fixit
     from bot.settings import Settings
     from bot.slack.app import build_client
-    from bot.slack.cards import Where
-    from bot.slack.service import SlackService
+    from bot.slack.cards import answer_blocks
+    from bot.slack.deliver import Delivery
+    from bot.slack.transport import KeptConnections
     from bot.store import Store
 
     slack, api_url = loopback_slack()
@@ -53,18 +55,20 @@ def measure(events: int) -> None:
         client = build_client(settings)
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(f"sqlite:///{tmp}/bench.db")
-            service = SlackService(lambda: fixit, store, settings)
+            answerer = Answerer(lambda: fixit, store, settings)
+            delivery = Delivery(answerer, KeptConnections())
             where = Where("C1", "1700000000.000100")
             replies = [fixit.reply(t) for t in texts]
-            blocks = [service.card_blocks(r.cards[0], r.match.answers[0].entry_id, where) for r in replies]
+            cards = [answerer.card(r.match.answers[0].entry_id, r.cards[0]) for r in replies]
+            blocks = [answer_blocks(card, where) for card in cards]
             run = f"{time.time():.0f}"
             parts = {
                 "matching a paste": lambda i: fixit.matcher.match(texts[i]),
                 "the store's claim (event id, thread)": lambda i: store.claim_event(
                     f"Ev{run}{i}", "C1", f"{run}.{i:06d}", replies[i].match.answer_ids),
-                "building the card's blocks": lambda i: service.card_blocks(
-                    replies[i].cards[0], replies[i].match.answers[0].entry_id, where),
-                "posting the card": lambda i: service.post(client, where, blocks[i], replies[i].cards[0].fallback),
+                "building the card's blocks": lambda i: answer_blocks(
+                    answerer.card(replies[i].match.answers[0].entry_id, replies[i].cards[0]), where),
+                "posting the card": lambda i: delivery.post(client, where, blocks[i], replies[i].cards[0].fallback),
                 "posting one line (the bare app's reply)": lambda i: client.chat_postMessage(
                     channel="C1", thread_ts=where.thread_ts, text="Fixed reply.", unfurl_links=False),
             }

@@ -39,14 +39,24 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from slack_bolt import App  # noqa: E402
 from slack_harness import SECRET, FakeSlack, SlackSender, free_port, message  # noqa: E402
+from slack_sdk import WebClient  # noqa: E402
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler  # noqa: E402
 
 from bot.settings import Settings  # noqa: E402
-from bot.slack.app import build_client  # noqa: E402
+from bot.slack.app import api_logger  # noqa: E402
+
+
+def stock_client(settings: Settings) -> WebClient:
+    """slack_sdk's stock client, as the anchor has always had it (Fixit's own client is not the anchor's)."""
+    client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, logger=api_logger())
+    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    return client
 
 
 def bare_app(settings: Settings) -> App:
-    """The smallest Bolt app that answers every message: ack, then post a fixed reply in the thread."""
-    app = App(signing_secret=settings.signing_secret, client=build_client(settings))
+    """The smallest Bolt app that answers every message: ack, then post a fixed reply in the thread. This is
+    the anchor: it stays as it is, whatever Fixit does."""
+    app = App(signing_secret=settings.signing_secret, client=stock_client(settings))
 
     def ack_now(ack):
         ack()
@@ -206,8 +216,10 @@ def serve_bare(port: int, workers: int) -> None:
     import uvicorn
 
     sys.path.insert(0, str(Path(__file__).parent))
+    # uvicorn's pure-Python defaults (asyncio loop, h11), which are what it chose before Fixit installed
+    # httptools and uvloop: pinned, so that the anchor does not speed up with Fixit's dependencies
     uvicorn.run("bench_slack:bare_asgi", factory=True, host="127.0.0.1", port=port, workers=workers,
-                log_level="warning")
+                log_level="warning", loop="asyncio", http="h11")
 
 
 # Under callgrind a server runs some 30 times slower: Fixit's KB watcher would look for edits 30 times as
@@ -227,13 +239,30 @@ def server_commands(workers: int) -> dict[str, list[str]]:
             "Fixit": [sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", *workers_option]}
 
 
-def count_instructions(events: int, concurrency: int) -> None:
+def loopback_slack(tls: bool, tmp: str) -> tuple[FakeSlack, dict[str, str]]:
+    """The fake Slack, over HTTPS with a CA made for this run when `tls`; and what the servers need to trust
+    it the way a deployment trusts a CA (SSL_CERT_FILE, read by Python's default SSL context)."""
+    if not tls:
+        return FakeSlack(), {}
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    ca_file = Path(tmp) / "bench-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return FakeSlack(tls=context), {"SSL_CERT_FILE": str(ca_file)}
+
+
+def count_instructions(events: int, concurrency: int, tls: bool) -> None:
     require_valgrind("--instructions")
-    fake = FakeSlack()
     texts = pastes(100 + events)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**server_env(fake, tmp), "FIXIT_KB_POLL_SECONDS": CALLGRIND_KB_POLL_SECONDS}
+        fake, trust = loopback_slack(tls, tmp)
+        env = {**server_env(fake, tmp), **trust, "FIXIT_KB_POLL_SECONDS": CALLGRIND_KB_POLL_SECONDS}
         for n, (name, command) in enumerate(server_commands(workers=1).items()):
             port, out = free_port(), Path(tmp) / f"callgrind.{n}.out"
             app = AppUnderTest(name, start_server(callgrind_command(out) + command, env, port, timeout=600),
@@ -243,15 +272,55 @@ def count_instructions(events: int, concurrency: int) -> None:
             finally:
                 app.process.kill()
                 app.process.wait(timeout=30)
-    fake.close()
+        fake.close()
     print(f"Instructions each server executed per event in user space (valgrind callgrind, all threads), "
-          f"{events} signed message events at concurrency {concurrency}, 1 worker process")
+          f"{events} signed message events at concurrency {concurrency}, 1 worker process, Slack Web API over "
+          f"{'HTTPS' if tls else 'plain HTTP'}")
     print("| app | M instructions per event |")
     print("|---|---:|")
     for name, count in results.items():
         print(f"| {name} | {count:.2f} |")
     bare, fixit = results.values()
-    print(f"bare / Fixit: {bare / fixit:.2f}")
+    print(f"Fixit / bare: {fixit / bare:.2f}")
+
+
+def rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def measure_rss(events: int, concurrency: int, tls: bool, step: int = 1000) -> None:
+    """Fixit alone: its server's resident memory after every `step` events, and the growth per 1 000 events
+    over the second half (the first fills caches that are meant to fill)."""
+    texts = pastes(events + 200)
+    with tempfile.TemporaryDirectory() as tmp:
+        fake, trust = loopback_slack(tls, tmp)
+        port = free_port()
+        process = start_server(server_commands(1)["Fixit"], {**server_env(fake, tmp), **trust}, port)
+        app = AppUnderTest("Fixit", process, SlackSender(f"http://127.0.0.1:{port}/slack/events"))
+        samples = []
+        try:
+            drive(app, fake, texts[:200], concurrency, "1700000000")
+            samples.append((0, rss_kib(process.pid)))
+            for done in range(step, events + 1, step):
+                drive(app, fake, texts[200 + done - step: 200 + done], concurrency, f"19{done:08d}")
+                samples.append((done, rss_kib(process.pid)))
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+            fake.close()
+    print(f"Fixit server RSS over {events} events (concurrency {concurrency}, Slack over "
+          f"{'HTTPS' if tls else 'plain HTTP'})")
+    print("| events | RSS MiB |")
+    print("|---:|---:|")
+    for done, kib in samples:
+        print(f"| {done} | {kib / 1024:.1f} |")
+    half = samples[len(samples) // 2:]
+    (first, a), (last, b) = half[0], half[-1]
+    print(f"growth over the second half ({first}-{last} events): {(b - a) / 1024 / (last - first) * 1000:+.3f} MiB "
+          f"per 1 000 events")
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -269,6 +338,10 @@ def main() -> None:
                         help="servers on CPU 0, this process (load generator, fake Slack) on the others (Linux)")
     parser.add_argument("--instructions", action="store_true",
                         help="count each server's instructions per event under callgrind instead of timing")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve the loopback Slack over HTTPS (a CA made for the run, trusted via SSL_CERT_FILE)")
+    parser.add_argument("--rss", type=int, default=0, metavar="EVENTS",
+                        help="Fixit alone: its RSS every 1 000 events over this many events")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -283,12 +356,15 @@ def main() -> None:
         server_cpus = {min(cpus)}
         os.sched_setaffinity(0, cpus - server_cpus)
     if args.instructions:
-        count_instructions(args.events, args.concurrency)
+        count_instructions(args.events, args.concurrency, args.tls)
         return
-    fake = FakeSlack()
+    if args.rss:
+        measure_rss(args.rss, args.concurrency, args.tls)
+        return
     texts = pastes(args.events * args.blocks * 2)
     with tempfile.TemporaryDirectory() as tmp:
-        env, commands = server_env(fake, tmp), server_commands(args.workers)
+        fake, trust = loopback_slack(args.tls, tmp)
+        env, commands = {**server_env(fake, tmp), **trust}, server_commands(args.workers)
         apps = []
         try:
             for name, command in commands.items():
@@ -310,8 +386,9 @@ def main() -> None:
             for app in apps:
                 app.process.terminate()
                 app.process.wait(timeout=10)
-    fake.close()
-    print(f"{args.blocks} blocks of {args.events} signed message events per app, concurrency {args.concurrency}; "
+            fake.close()
+    print(f"Slack Web API over {'HTTPS' if args.tls else 'plain HTTP'}; "
+          f"{args.blocks} blocks of {args.events} signed message events per app, concurrency {args.concurrency}; "
           f"each app served by uvicorn with {args.workers} worker process(es); load generator and loopback "
           f"Slack in this process; {os.cpu_count()} CPUs"
           + ("; servers pinned to one CPU, this process to the others" if args.pin else ""))

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from peer_bm25 import ARTICLES, ArticleBM25, tuned_scores  # noqa: E402
 
-from bot.evaluate import evaluate  # noqa: E402
+from bot.authoring.evaluate import evaluate  # noqa: E402
 from bot.kb import load_knowledge_base  # noqa: E402
 from bot.match import Matcher  # noqa: E402
 

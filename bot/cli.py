@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from bot.kb import load_knowledge_base
-from bot.pipeline import Fixit, default_kb_dir
+from bot.pipeline import Fixit
+from bot.settings import Settings
 
 MAX_STDIN_BYTES = 5_000_000
 
@@ -24,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        args.settings = settings_for(args)   # built once; every command reads its settings from here
         return args.handler(args)
     except CliError as exc:
         print(f"fixit: {exc}", file=sys.stderr)
@@ -88,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load(args):
-    directory = args.kb or default_kb_dir()
+    directory = args.settings.kb_path
     kb = load_knowledge_base(directory)
     for problem in kb.problems:
         print(f"warning: {problem}", file=sys.stderr)
@@ -125,13 +127,14 @@ def cmd_ask(args) -> int:
 def with_workspace_checks(args, fixit: Fixit, reply, text: str) -> list:
     import logging
 
+    from bot.answer import checked_card
     from bot.checks.redact import install_log_redaction
     from bot.checks.runner import CheckRunner
     from bot.checks.workspaces import WorkspacesError, load_workspaces
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     install_log_redaction()
-    path = args.workspaces or settings_for(args).workspaces_file
+    path = args.workspaces or args.settings.workspaces_file
     if not path:
         raise CliError("--workspace needs a workspaces file: set FIXIT_WORKSPACES or pass --workspaces FILE")
     try:
@@ -143,10 +146,8 @@ def with_workspace_checks(args, fixit: Fixit, reply, text: str) -> list:
     runner = CheckRunner()
     cards = []
     for hit, card in zip(reply.match.answers, reply.cards, strict=False):
-        entry = fixit.kb.get(hit.entry_id)
-        if runner.applies(entry):
-            lines = runner.run(workspace, entry, text).lines
-            card = fixit.card(hit.entry_id, hit.faq_index, lines or None)
+        if runner.applies(fixit.kb.get(hit.entry_id)):
+            card = checked_card(fixit, runner, workspace, hit.entry_id, text, hit.faq_index)[0].rendered
         cards.append(card)
     return cards
 
@@ -184,7 +185,7 @@ def cmd_match(args) -> int:
 
 
 def cmd_eval(args) -> int:
-    from bot.evaluate import evaluate, format_eval
+    from bot.authoring.evaluate import evaluate, format_eval
 
     if not args.file.is_file():
         raise CliError(f"{args.file}: no such file")
@@ -197,7 +198,7 @@ def cmd_eval(args) -> int:
 
 
 def cmd_fit(args) -> int:
-    from bot.fit import DEV_SETS, fit
+    from bot.authoring.fit import DEV_SETS, fit
     from bot.match.decision import MODEL_FILE, Model
 
     try:
@@ -225,16 +226,16 @@ def cmd_fit(args) -> int:
 
 
 def cmd_kb_check(args) -> int:
-    from bot.kb.check import check_knowledge_base, format_report
+    from bot.authoring.check import check_knowledge_base, format_report
 
-    kb = load_knowledge_base(args.kb or default_kb_dir())
+    kb = load_knowledge_base(args.settings.kb_path)
     report = check_knowledge_base(kb, args.chatter)
     print(format_report(report, kb))
     return 0 if report.ok else 1
 
 
 def cmd_kb_stats(args) -> int:
-    from bot.kb.stats import format_stats
+    from bot.authoring.stats import format_stats
 
     kb = load(args)
     print(format_stats(kb))
@@ -247,9 +248,8 @@ def cmd_console(args) -> int:
     return run_console(Fixit(load(args)))
 
 
-def settings_for(args):
-    from bot.settings import Settings
-
+def settings_for(args) -> Settings:
+    """The settings, from the environment and `.env`, with the command line's `--kb` over FIXIT_KB_DIR."""
     try:
         settings = Settings.load()
     except ValueError as exc:
@@ -260,7 +260,7 @@ def settings_for(args):
 
 
 def cmd_run(args) -> int:
-    settings = settings_for(args)
+    settings = args.settings
     if settings.slack_configured and settings.app_token:
         return cmd_serve(args)
     if settings.slack_configured:
@@ -275,7 +275,7 @@ def cmd_serve(args) -> int:
     from bot.slack.app import serve_http, serve_socket_mode
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = settings_for(args)
+    settings = args.settings
     if not settings.bot_token:
         raise CliError("SLACK_BOT_TOKEN is not set (see .env.example)")
     from slack_sdk.errors import SlackApiError

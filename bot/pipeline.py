@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -13,17 +12,10 @@ from bot.match.normalize import clean, mask
 from bot.match.questions import is_question
 from bot.render import Rendered, Renderer, RenderError
 from bot.render.slack_text import entry_line
+from bot.settings import Settings
 
 log = logging.getLogger("fixit")
-DEFAULT_KB = Path(__file__).resolve().parent.parent / "knowledge"
 USAGE_HINT = "Paste the whole error message (with its code, e.g. `INT771`), or look it up with `/fixit CODE`."
-
-
-def default_kb_dir() -> Path:
-    configured = os.environ.get("FIXIT_KB_DIR")
-    if configured:
-        return Path(configured)
-    return DEFAULT_KB if DEFAULT_KB.is_dir() else Path.cwd() / "knowledge"
 
 
 @dataclass
@@ -75,7 +67,8 @@ class Fixit:
 
     @classmethod
     def from_directory(cls, directory: str | Path | None = None) -> Fixit:
-        return cls(load_knowledge_base(directory or default_kb_dir()))
+        """The knowledge base in `directory` (default: this repository's `knowledge/`)."""
+        return cls(load_knowledge_base(directory or Settings().kb_path))
 
     def reply(self, text: str) -> Reply:
         """The cards for a paste or a description; for a question, the one FAQ answer or fix of each
@@ -106,9 +99,9 @@ class Fixit:
         lines = [entry_line(e) for e in entries]
         return self.renderer.message("Did you mean…", lines)
 
-    def no_match(self, result: MatchResult | None = None) -> Rendered:
+    def no_match(self, result: MatchResult | None = None, heading: bool = True) -> Rendered:
         lines = ["I couldn't match that to an error I know.", USAGE_HINT]
         if result and result.unknown_codes:
             codes = ", ".join(result.unknown_codes)
             lines.insert(0, f"`{codes}` is not a code in my knowledge base.")
-        return self.renderer.message("No match", lines)
+        return self.renderer.message("No match", lines) if heading else self.renderer.note(lines)

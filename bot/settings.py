@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CHANNEL_MODES = ("auto", "mention-only", "off")
+DEFAULT_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -40,6 +41,13 @@ class Settings:
     unmatched_retention_days: int = 30
     workspaces_file: str = ""
     kb_poll_seconds: float = 2.0   # how often the server looks for KB edits; 0: only on SIGHUP
+
+    @property
+    def kb_path(self) -> Path:
+        """The knowledge base folder: FIXIT_KB_DIR (or `--kb`), else this repository's `knowledge/`."""
+        if self.kb_dir:
+            return Path(self.kb_dir)
+        return DEFAULT_KB_DIR if DEFAULT_KB_DIR.is_dir() else Path.cwd() / "knowledge"
 
     @property
     def slack_configured(self) -> bool:

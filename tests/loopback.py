@@ -3,6 +3,7 @@ QuickBooks Online, Xero): each subclass says how a request is answered."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -10,18 +11,25 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class LoopbackServer:
     """Serves in a thread. Every request is answered by `respond(method, path, headers, body)`, which returns
     (status, headers, payload), or None to send nothing (a server that hangs). `headers` are looked up
-    regardless of case, as HTTP wants."""
+    regardless of case, as HTTP wants. Connections are kept alive (HTTP/1.1), as real APIs keep them; with
+    `tls` (a server-side SSLContext) it speaks HTTPS, each connection's handshake done in its own thread."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         fake = self
+        self.connections = 0   # accepted so far
+        self.close_silently = False
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
             def log_message(self, *args):  # quiet
                 pass
 
             def answer(self, method: str) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 reply = fake.respond(method, self.path, self.headers, body)
+                if fake.close_silently:  # like a server or proxy dropping an idle kept-alive connection
+                    self.close_connection = True
                 if reply is None:
                     return
                 status, headers, payload = reply
@@ -42,9 +50,18 @@ class LoopbackServer:
             request_queue_size = 256  # the default 5 drops connections under load (1 s SYN retries)
             daemon_threads = True
 
+            def handle_error(self, request, client_address):  # a client that gave up, a refused handshake
+                pass
+
+            def get_request(self):
+                fake.connections += 1
+                return super().get_request()
+
         self.server = Server(("127.0.0.1", 0), Handler)
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True, do_handshake_on_connect=False)
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def respond(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, dict, bytes] | None:

@@ -36,14 +36,14 @@ class Call:
 class FakeSlack(LoopbackServer):
     """Slack's Web API on 127.0.0.1: answers like Slack, records every call, fails on request."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls=None) -> None:
         self.calls: list[Call] = []
         self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
         self.waiters: dict[str, threading.Event] = {}
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
-        super().__init__()
+        super().__init__(tls)
 
     def respond(self, method, path, headers, body):
         args = self.parse(body, headers.get("Content-Type", ""))
@@ -54,10 +54,10 @@ class FakeSlack(LoopbackServer):
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
+        return f"{self.url}/api/"
 
     def response_url(self, name: str = "r1") -> str:
-        return f"http://127.0.0.1:{self.port}/response/{name}"
+        return f"{self.url}/response/{name}"
 
     @staticmethod
     def parse(raw: bytes, content_type: str) -> dict:

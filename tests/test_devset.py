@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from conftest import DATA
 
-from bot.evaluate import evaluate
+from bot.authoring.evaluate import evaluate
 
 PASTE_TARGET = 0.99
 SILENCE_TARGET = 0.995

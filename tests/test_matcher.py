@@ -139,7 +139,7 @@ def test_chatter_sharing_a_phrase_is_rarely_offered_a_suggestion(matcher):
              if line.strip() and not line.lstrip().startswith("#")]
     offered = [line for line in lines if matcher.match(line).suggestions]
     # the decision is fitted to offer chatter something (a private "did you mean") at most 4 % of the time
-    # (bot/fit.py; why not less: docs/benchmarks.md)
+    # (bot/authoring/fit.py; why not less: docs/benchmarks.md)
     assert len(offered) <= len(lines) * 0.04, offered
 
 

@@ -12,7 +12,7 @@ import json
 import pytest
 from conftest import DATA, KB_DIR, run_cli, write_entry
 
-from bot.evaluate import evaluate
+from bot.authoring.evaluate import evaluate
 from bot.kb import load_knowledge_base
 from bot.match.decision import MODEL_FILE, Model, ModelError
 

@@ -178,12 +178,12 @@ def test_kb_poll_setting(tmp_path, good_entry):
                                          database_url=f"sqlite:///{tmp_path}/fixit.db", kb_poll_seconds=0))
         write_entry(kb_dir, "x/INT992.yaml", good_entry("INT992", "The gizmo overheated in Sage Intacct today."))
         assert not runtime.reloader.watching
-        assert runtime.service.fixit.kb.get("INT992") is None
+        assert runtime.answerer.fixit.kb.get("INT992") is None
         os.kill(os.getpid(), signal.SIGHUP)
         deadline = time.monotonic() + 5
-        while runtime.service.fixit.kb.get("INT992") is None and time.monotonic() < deadline:
+        while runtime.answerer.fixit.kb.get("INT992") is None and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert runtime.service.fixit.kb.get("INT992") is not None
+        assert runtime.answerer.fixit.kb.get("INT992") is not None
     finally:
         signal.signal(signal.SIGHUP, previous)
         fake.close()

@@ -8,9 +8,10 @@ import time
 import pytest
 from slack_harness import BOT_USER, SECRET, FakeSlack, FixitServer, SlackSender, eventually, message
 
+from bot.answer import Where
 from bot.settings import Settings
 from bot.slack.app import build_runtime
-from bot.slack.cards import FULL_CARD, HELPFUL, NOT_IT, SHARE, Where
+from bot.slack.cards import FULL_CARD, HELPFUL, NOT_IT, SHARE
 
 INT771 = ("INT771 Export Error: Export not completed. The batches for this reporting period are closed in "
           "Sage Intacct. Reopen the period or change the export date in Workspace configurations.")
@@ -220,12 +221,14 @@ def test_thread_follow_ups(fake, slack):
 
 
 def test_slash_command_answers_privately_with_share(fake, slack):
-    status, _ = slack.command("INT 771", fake.response_url("cmd1"))
+    """The answer comes in the acknowledgement itself: no response_url round trip."""
+    status, body = slack.command("INT 771", fake.response_url("cmd1"))
     assert status == 200
-    (response,) = fake.wait_for("response_url")
-    assert response.args["response_type"] == "ephemeral"
-    assert response.args["blocks"][0]["text"]["text"] == "INT771 Export Error"
-    share = response.args["blocks"][-1]["elements"][0]
+    response = json.loads(body)
+    assert response["response_type"] == "ephemeral"
+    assert response["blocks"][0]["text"]["text"] == "INT771 Export Error"
+    assert fake.of("response_url") == []
+    share = response["blocks"][-1]["elements"][0]
     assert share["action_id"] == SHARE
     fake.reset()
     slack.click(SHARE, share["value"], fake.response_url("cmd1"), ephemeral=True)
@@ -236,14 +239,10 @@ def test_slash_command_answers_privately_with_share(fake, slack):
 
 def test_slash_command_help_and_text_lookup(fake, slack):
     for text in ("", "help"):
-        fake.reset()
-        slack.command(text, fake.response_url("help"))
-        (response,) = fake.wait_for("response_url")
-        assert "/fixit INT771" in response.args["text"]
-    fake.reset()
-    slack.command("the batches for this reporting period are closed in sage intacct", fake.response_url("t"))
-    (response,) = fake.wait_for("response_url")
-    assert response.args["blocks"][0]["text"]["text"] == "INT771 Export Error"
+        status, body = slack.command(text, fake.response_url("help"))
+        assert status == 200 and "/fixit INT771" in json.loads(body)["text"]
+    _, body = slack.command("the batches for this reporting period are closed in sage intacct", fake.response_url("t"))
+    assert json.loads(body)["blocks"][0]["text"]["text"] == "INT771 Export Error"
 
 
 def test_message_shortcut_inside_a_thread(fake, slack):
@@ -265,6 +264,8 @@ def test_feedback_buttons(fake, slack, runtime):
     value = Where("C0001", new_ts()).value("INT771")
     slack.click(HELPFUL, value, fake.response_url("fb"))
     eventually(lambda: runtime.store.feedback_for("INT771").get("up") == 1)
+    (thanks,) = fake.wait_for("response_url")
+    assert thanks.args["replace_original"] is False and "Thanks" in thanks.args["text"]
     fake.reset()
     slack.click(NOT_IT, value, fake.response_url("fb2"))
     (response,) = fake.wait_for("response_url")

@@ -11,10 +11,11 @@ from checks_fakes import FakeIntacct
 from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, eventually, message
 from test_checks import PASTE, workspaces_file
 
+from bot.answer import Where
 from bot.checks.runner import CheckRunner
 from bot.settings import Settings
 from bot.slack.app import build_runtime
-from bot.slack.cards import CHECK_WORKSPACE, Where
+from bot.slack.cards import CHECK_WORKSPACE
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def stack(tmp_path_factory):
     settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
                         database_url=f"sqlite:///{tmp / 'fixit.db'}", workspaces_file=str(path))
     runtime = build_runtime(settings, watch=False)
-    runtime.service.checks = CheckRunner(budget=1.5, cache_seconds=0, today=lambda: date(2026, 4, 2))
+    runtime.answerer.checks = CheckRunner(budget=1.5, cache_seconds=0, today=lambda: date(2026, 4, 2))
     server = FixitServer(runtime)
     yield fake, intacct, SlackSender(server.url)
     server.close()

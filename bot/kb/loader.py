@@ -149,3 +149,9 @@ def build_entry(data: dict, path: Path, line: int, examples_at: tuple[int, ...] 
         source=path,
         line=line,
     )
+
+
+def read_chatter(path: Path) -> list[tuple[int, str]]:
+    """A chatter baseline file (messages Fixit must not answer): (line number, text) for each message line."""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]

@@ -120,6 +120,13 @@ class Renderer:
         card.short = True
         return card
 
+    def note(self, lines: list[str]) -> Rendered:
+        """A few mrkdwn lines without a title (usage, "no match", "thanks, noted")."""
+        text = "\n".join(lines)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}}
+                  for chunk in split_text(text, MAX_SECTION_CHARS)][:MAX_BLOCKS]
+        return Rendered(blocks, text, _clip(plain(text), 300), [text])
+
     def message(self, title: str, lines: list[str]) -> Rendered:
         """A small card with a title and mrkdwn lines (no-match, usage, suggestions)."""
         return build(title, ["\n".join(lines)], fallback=title)

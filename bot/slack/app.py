@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
 from slack_bolt import App
-from slack_sdk import WebClient
+from slack_bolt.adapter.asgi import SlackRequestHandler
+from slack_bolt.request import BoltRequest
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+from bot.answer import Answerer
 from bot.checks.redact import install_log_redaction
 from bot.checks.workspaces import load_workspaces
 from bot.kb.watch import Reloader
-from bot.pipeline import Fixit, default_kb_dir
+from bot.pipeline import Fixit
 from bot.settings import Settings
 from bot.slack import listeners
-from bot.slack.service import SlackService
+from bot.slack.deliver import Delivery
+from bot.slack.transport import KeptClients, KeptConnections, KeptWebClient
 from bot.store import Store
 
 log = logging.getLogger("fixit.slack")
@@ -36,8 +39,9 @@ def api_logger() -> logging.Logger:
     return logger
 
 
-def build_client(settings: Settings) -> WebClient:
-    client = WebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, logger=api_logger())
+def build_client(settings: Settings, connections: KeptConnections | None = None) -> KeptWebClient:
+    client = KeptWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, logger=api_logger(),
+                           connections=connections or KeptConnections())
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return client
 
@@ -45,23 +49,37 @@ def build_client(settings: Settings) -> WebClient:
 @dataclass
 class Runtime:
     app: App
-    service: SlackService
+    answerer: Answerer
+    delivery: Delivery
     reloader: Reloader
     store: Store
+    clients: KeptClients
 
 
 def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
-    kb_dir = Path(settings.kb_dir) if settings.kb_dir else default_kb_dir()
-    reloader = Reloader(kb_dir, lambda kb: Fixit(kb).prerendered(), interval=settings.kb_poll_seconds)
+    reloader = Reloader(settings.kb_path, lambda kb: Fixit(kb).prerendered(), interval=settings.kb_poll_seconds)
     store = Store(settings.database_url, settings.unmatched_retention_days)
     install_log_redaction()
-    service = SlackService(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
-    app = App(signing_secret=settings.signing_secret or None,
-              client=build_client(settings), process_before_response=False,
+    answerer = Answerer(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
+    connections = KeptConnections()
+    client = build_client(settings, connections)
+    clients = KeptClients(client, connections)
+    delivery = Delivery(answerer, connections)
+    app = App(signing_secret=settings.signing_secret or None, client=client, process_before_response=False,
               # listeners wait on the database and the Slack API, but matching holds the GIL: a few threads
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit"),
               request_verification_enabled=bool(settings.signing_secret))
-    listeners.register(app, service)
+
+    @app.middleware
+    def provide(context, next):  # noqa: A002 (Bolt passes `next` by that name)
+        """Every listener's answer layer, and the kept client for its token in place of the new WebClient Bolt
+        builds for each request."""
+        context["delivery"] = delivery
+        if context.bot_token:
+            context["client"] = clients.for_token(context.bot_token, context.team_id)
+        next()
+
+    listeners.register(app, settings)
 
     @app.error
     def on_error(error, body, logger):
@@ -77,13 +95,24 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
             signal.signal(signal.SIGHUP, lambda *_: reloader.reload())
         except (ValueError, AttributeError):  # not the main thread, or no SIGHUP on this platform
             pass
-    return Runtime(app, service, reloader, store)
+    return Runtime(app, answerer, delivery, reloader, store, clients)
+
+
+class FixitRequestHandler(SlackRequestHandler):
+    """Bolt's ASGI adapter, except that a slash command or a click (form-encoded) is dispatched in a worker
+    thread: Bolt waits there for the listener's ack(), which would otherwise hold the event loop. Events
+    (JSON) are acknowledged by Bolt at once and stay on the loop."""
+
+    async def dispatch(self, request):
+        body = await request.get_raw_body()
+        bolt_request = BoltRequest(body=body, query=request.query_string, headers=request.get_headers())
+        if body.startswith("{"):
+            return self.app.dispatch(bolt_request)
+        return await asyncio.to_thread(self.app.dispatch, bolt_request)
 
 
 def asgi_app(runtime: Runtime):
-    from slack_bolt.adapter.asgi import SlackRequestHandler
-
-    return SlackRequestHandler(runtime.app, path="/slack/events")
+    return FixitRequestHandler(runtime.app, path="/slack/events")
 
 
 def asgi_from_environment():

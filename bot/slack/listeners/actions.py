@@ -1,62 +1,104 @@
-"""Buttons: 👍 / 👎 feedback, Share in channel, and choosing a suggestion."""
+"""Buttons: 👍 / 👎 feedback, Share in channel, choosing a suggestion, "Check my workspace", the full card.
+Each acknowledges first, then answers through the click's response_url."""
 
 from __future__ import annotations
 
 import re
 
-from bot.slack.cards import CHECK_WORKSPACE, FULL_CARD, HELPFUL, NOT_IT, PICK, SHARE, Where, read_value
-from bot.slack.listeners.ack import ack_now
+from bot.answer import Where, read_value
+from bot.slack.cards import CHECK_WORKSPACE, FULL_CARD, HELPFUL, NOT_IT, PICK, SHARE, answer_blocks
 
 
-def register(app, service) -> None:
-    def value_of(body) -> tuple:
-        return read_value(body["actions"][0]["value"])
+def clicked(body) -> tuple[str, Where, int]:
+    return read_value(body["actions"][0]["value"])
 
-    def user_of(body) -> str:
-        return (body.get("user") or {}).get("id", "")
 
-    def helpful(body, client, respond):
-        entry_id, where, _ = value_of(body)
-        respond(service.on_feedback(client, entry_id, where, user_of(body), "up"))
+def user_of(body) -> str:
+    return (body.get("user") or {}).get("id", "")
 
-    def not_it(body, client, respond):
-        entry_id, where, _ = value_of(body)
-        respond(service.on_feedback(client, entry_id, where, user_of(body), "down"))
 
-    def share(body, client, respond):
-        entry_id, where, faq_index = value_of(body)
-        if service.post_entry(client, where, entry_id, faq_index):
-            respond({"delete_original": True})
-        else:
-            respond({"response_type": "ephemeral", "replace_original": False,
-                     "text": f"{entry_id} is already answered there (or I can't post in that channel)."})
+def _feedback(body, context, vote: str) -> None:
+    delivery = context["delivery"]
+    entry_id, where, _ = clicked(body)
+    answer = delivery.answerer.feedback(entry_id, where, user_of(body), vote)
+    delivery.respond(body.get("response_url", ""), delivery.response(answer, where, replace_original=False))
 
-    def pick(body, client, respond):
-        entry_id, where, _ = value_of(body)
-        if not where.thread_ts:
-            respond(service.private_answer(entry_id, where))
-            return
-        service.post_entry(client, where, entry_id)
-        if body.get("container", {}).get("is_ephemeral"):
-            respond({"delete_original": True})
 
-    def check_workspace(body, client, respond):
-        entry_id, where, _ = value_of(body)
-        container = body.get("container") or {}
-        channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or where.channel
-        team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
-        answer = service.on_check_workspace(client, entry_id, Where(channel, where.thread_ts), team,
-                                            container.get("message_ts", ""), bool(container.get("is_ephemeral")))
-        if answer:
-            respond(answer)
+def helpful(ack, body, context) -> None:
+    ack()
+    _feedback(body, context, "up")
 
-    def full_card(body, respond):
-        entry_id, where, _ = value_of(body)
-        respond(service.full_card(entry_id, where))
 
-    app.action(CHECK_WORKSPACE)(ack=ack_now, lazy=[check_workspace])
-    app.action(FULL_CARD)(ack=ack_now, lazy=[full_card])
-    app.action(HELPFUL)(ack=ack_now, lazy=[helpful])
-    app.action(NOT_IT)(ack=ack_now, lazy=[not_it])
-    app.action(SHARE)(ack=ack_now, lazy=[share])
-    app.action(re.compile(rf"^{PICK}_\d+$"))(ack=ack_now, lazy=[pick])
+def not_it(ack, body, context) -> None:
+    ack()
+    _feedback(body, context, "down")
+
+
+def share(ack, body, client, context) -> None:
+    ack()
+    delivery = context["delivery"]
+    entry_id, where, faq_index = clicked(body)
+    answer = delivery.answerer.entry_in_thread(entry_id, where, faq_index)
+    if answer is not None and delivery.in_conversation(client, answer, where):
+        delivery.respond(body.get("response_url", ""), {"delete_original": True})
+    else:
+        delivery.respond(body.get("response_url", ""), {
+            "response_type": "ephemeral", "replace_original": False,
+            "text": f"{entry_id} is already answered there (or I can't post in that channel)."})
+
+
+def pick(ack, body, client, context) -> None:
+    ack()
+    delivery = context["delivery"]
+    entry_id, where, _ = clicked(body)
+    if not where.thread_ts:
+        delivery.respond(body.get("response_url", ""), delivery.response(delivery.answerer.lookup(entry_id, where),
+                                                                         where))
+        return
+    answer = delivery.answerer.entry_in_thread(entry_id, where)
+    if answer is not None:
+        delivery.in_conversation(client, answer, where)
+    if (body.get("container") or {}).get("is_ephemeral"):
+        delivery.respond(body.get("response_url", ""), {"delete_original": True})
+
+
+def check_workspace(ack, body, client, context) -> None:
+    """The workspace comes from where the button was pressed, never from the button's value or the user."""
+    ack()
+    delivery = context["delivery"]
+    entry_id, where, _ = clicked(body)
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or where.channel
+    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
+    where = Where(channel, where.thread_ts)
+    workspace = delivery.answerer.workspace_for(channel, team)
+    url = body.get("response_url", "")
+    if workspace is None:
+        delivery.respond(url, {"response_type": "ephemeral", "replace_original": False,
+                               "text": "This conversation isn't connected to a workspace, so I can't check its "
+                                       "settings."})
+    elif container.get("is_ephemeral"):
+        checked = delivery.answerer.checked(workspace, entry_id)
+        delivery.tell(client, checked.tell_admins)
+        delivery.respond(url, {"replace_original": True, "text": checked.card.rendered.fallback,
+                               "blocks": answer_blocks(checked.card, where, share=True)})
+    else:
+        delivery.checked_card(client, workspace, entry_id, where, container.get("message_ts", ""))
+
+
+def full_card(ack, body, context) -> None:
+    ack()
+    delivery = context["delivery"]
+    entry_id, where, _ = clicked(body)
+    answer = delivery.answerer.full_card(entry_id)
+    delivery.respond(body.get("response_url", ""),
+                     delivery.response(answer, where, replace_original=True if answer.cards else False))
+
+
+def register(app, settings) -> None:
+    app.action(CHECK_WORKSPACE)(check_workspace)
+    app.action(FULL_CARD)(full_card)
+    app.action(HELPFUL)(helpful)
+    app.action(NOT_IT)(not_it)
+    app.action(SHARE)(share)
+    app.action(re.compile(rf"^{PICK}_\d+$"))(pick)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from bot.slack.cards import Where
-from bot.slack.listeners.ack import ack_now
+from bot.answer import Where
 
 CALLBACK_ID = "fixit_explain"
 
 
-def register(app, service) -> None:
-    def explain(shortcut, respond):
-        message = shortcut.get("message") or {}
-        channel = (shortcut.get("channel") or {}).get("id", "")
-        where = Where(channel, message.get("thread_ts") or message.get("ts", ""))
-        respond(service.private_answer(message.get("text") or "", where))
+def explain(ack, shortcut, context) -> None:
+    ack()
+    delivery = context["delivery"]
+    message = shortcut.get("message") or {}
+    where = Where((shortcut.get("channel") or {}).get("id", ""), message.get("thread_ts") or message.get("ts", ""))
+    answer = delivery.answerer.lookup(message.get("text") or "", where)
+    delivery.respond(shortcut.get("response_url", ""), delivery.response(answer, where))
 
-    app.shortcut(CALLBACK_ID)(ack=ack_now, lazy=[explain])
+
+def register(app, settings) -> None:
+    app.shortcut(CALLBACK_ID)(explain)

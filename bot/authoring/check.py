@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.kb import KnowledgeBase
+from bot.kb import KnowledgeBase, read_chatter
 from bot.match import Matcher
 from bot.render import Renderer
 
@@ -29,11 +29,6 @@ class CheckReport:
     @property
     def ok(self) -> bool:
         return not (self.problems or self.example_failures or self.chatter_failures or self.describe_failures)
-
-
-def read_chatter(path: Path) -> list[tuple[int, str]]:
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    return [(n, line) for n, line in enumerate(lines, 1) if line.strip() and not line.lstrip().startswith("#")]
 
 
 def check_knowledge_base(kb: KnowledgeBase, chatter: Path | None = None) -> CheckReport:

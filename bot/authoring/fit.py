@@ -19,14 +19,13 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bot.evaluate import read_labelled
-from bot.kb import KnowledgeBase
-from bot.kb.check import read_chatter
+from bot.authoring.evaluate import read_labelled
+from bot.kb import KnowledgeBase, read_chatter
 from bot.match import Matcher
 from bot.match.decision import GROUPS, Model, Weights, decide, feature_value, group_of
 from bot.match.evidence import FEATURES, Evidence
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEV_SETS = [ROOT / "tests" / "data" / name for name in (
     "devset_generated.jsonl", "dev_pastes_handwritten.jsonl", "people_dev.jsonl", "people_dev2.jsonl",
     "people_dev2_chatter.jsonl", "dev_chatter.txt")]

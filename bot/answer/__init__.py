@@ -1,0 +1,6 @@
+"""The answer layer: what Fixit says to each kind of request, as typed answers the edges deliver."""
+
+from bot.answer.answerer import Answerer, checked_card, usage
+from bot.answer.types import Answer, Card, Checked, Message, Where, read_value
+
+__all__ = ["Answer", "Answerer", "Card", "Checked", "Message", "Where", "checked_card", "read_value", "usage"]

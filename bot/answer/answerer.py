@@ -1,0 +1,222 @@
+"""Every decision about what Fixit says: to a paste in a channel, a follow-up in a thread, a private lookup,
+a button, a card with live checks. Returns `Answer`s; the edges only deliver them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from bot.answer.types import Answer, Card, Checked, Message, Where
+from bot.checks.runner import CheckRunner
+from bot.checks.workspaces import Workspace, Workspaces
+from bot.match.limits import MAX_INPUT_CHARS, MAX_QUESTION_CHARS, MAX_WORDING_CHARS
+from bot.match.normalize import clean, normalize
+from bot.match.questions import asks_for_help
+from bot.pipeline import USAGE_HINT, Fixit, Reply
+from bot.render.slack_text import escape
+from bot.settings import Settings
+from bot.store import Store
+
+_ERRORISH = re.compile(r"\b(?:error|failed|failure|exception|couldn'?t|could not|unable)\b", re.IGNORECASE)
+
+
+def looks_like_an_error(text: str) -> bool:
+    """Worth remembering as an unmatched paste (ordinary chatter is not stored)."""
+    return bool(_ERRORISH.search(text)) and len(text.split()) >= 5
+
+
+def usage(command: str) -> str:
+    return (f"*Fixit* explains accounting-export errors.\n"
+            f"• `{command} INT771`: look up an error by its code\n"
+            f"• `{command} Export not completed. The batches for this reporting period are closed…`: by its text\n"
+            f"• Paste an error in a channel I'm in, or mention me, and I answer in the thread.\n"
+            f"• On any message: ⋯ › *Explain this error*.")
+
+
+class Answerer:
+    def __init__(self, fixit: Callable[[], Fixit], store: Store, settings: Settings,
+                 workspaces: Workspaces | None = None, checks: CheckRunner | None = None) -> None:
+        self._fixit = fixit
+        self.store = store
+        self.settings = settings
+        self.workspaces = workspaces or Workspaces([])
+        self.checks = checks or CheckRunner()
+
+    @property
+    def fixit(self) -> Fixit:
+        """The knowledge base being served now (hot reload swaps it between requests)."""
+        return self._fixit()
+
+    def mode(self, channel: str) -> str:
+        return self.settings.channel_modes.get(channel, self.settings.default_mode)
+
+    # -- messages in conversations --
+
+    def channel_message(self, message: Message) -> Answer:
+        """A message nobody addressed to Fixit: answered only in `auto` channels."""
+        if self.mode(message.channel) != "auto":
+            return Answer()
+        if message.is_reply:
+            answered = self.store.thread_entries(message.channel, message.thread_ts)
+            if answered:
+                return self.follow_up(message, answered) or Answer()
+        return self.paste(message, explicit=False)
+
+    def mention(self, message: Message) -> Answer:
+        """A message addressed to Fixit (its mention already taken out of `text`): always answered."""
+        if self.mode(message.channel) == "off" or not self.first_delivery(message.event_id):
+            return Answer()
+        if not message.text.strip():
+            return Answer(note=self.fixit.renderer.note([USAGE_HINT]))
+        if message.thread_ts:
+            answered = self.store.thread_entries(message.channel, message.thread_ts)
+            if answered:
+                answer = self.follow_up(message, answered, explicit=True)
+                if answer is not None:
+                    return answer
+        return self.paste(Message(message.text, message.channel, message.ts, message.thread_ts, message.user),
+                          explicit=True)
+
+    def paste(self, message: Message, explicit: bool, reply: Reply | None = None) -> Answer:
+        """The cards for a paste, claimed for its thread (a retry, a restart or a second instance never answers
+        twice). An event id is recorded only when there is something to say: chatter costs no database write."""
+        fixit, where, text = self.fixit, message.where, message.text
+        reply = reply or fixit.reply(text)
+        if reply.cards:
+            fresh = self.store.claim_event(message.event_id, where.channel, where.thread_ts, reply.match.answer_ids)
+            if fresh is None:
+                return Answer()
+            cards = [self.card(hit.entry_id, rendered, hit.faq_index, claimed=True)
+                     for hit, rendered in zip(reply.match.answers, reply.cards, strict=False) if hit.entry_id in fresh]
+            if explicit and not fresh:
+                said = f"I've already answered {', '.join(reply.match.answer_ids)} in this thread (see above)."
+                return Answer(note=fixit.renderer.note([escape(said)]))
+            return Answer(cards=cards, check=self.workspaces.for_channel(where.channel), paste=text)
+        if (reply.match.suggestions or explicit) and not self.first_delivery(message.event_id):
+            return Answer()
+        answer = Answer()
+        if reply.match.suggestions:
+            entries = [fixit.kb.get(h.entry_id) for h in reply.match.suggestions]
+            if explicit:
+                answer = Answer(suggestions=entries)
+            elif message.user and (asks_for_help(text[:MAX_QUESTION_CHARS])
+                                   or any(h.how != "retrieval" for h in reply.match.suggestions)):
+                # unasked, a private "did you mean" goes to someone who pasted part of an error, or is
+                # asking or reporting trouble: not to a remark that only shares words with an entry
+                answer = Answer(suggestions=entries, private=True)
+        elif explicit:
+            answer = Answer(note=fixit.no_match(reply.match, heading=False))
+        if explicit or reply.match.unknown_codes or looks_like_an_error(text):
+            self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel)
+        return answer
+
+    def follow_up(self, message: Message, answered: list[str], explicit: bool = False) -> Answer | None:
+        """A message in a thread Fixit answered: the thread's entries' FAQ first, then the FAQ of their systems,
+        then errors. Thread chatter ("thanks!", "trying now") gets nothing. None: not a follow-up Fixit answers."""
+        fixit = self.fixit
+        cleaned = clean(message.text[:MAX_INPUT_CHARS])
+        questions = fixit.matcher.questions
+        systems = {fixit.kb.get(e).system for e in answered if fixit.kb.get(e)}
+        for scope in ({"entry_ids": set(answered)}, {"systems": systems}):
+            for hit, sure in questions.decide(questions.rank(cleaned, **scope)):
+                if sure:
+                    if not self.first_delivery(message.event_id):
+                        return Answer()
+                    return self.faq(hit.entry_id, hit.faq_index) or Answer()
+        reply = fixit.reply(message.text)
+        if explicit or reply.cards:
+            return self.paste(message, explicit=explicit, reply=reply)
+        return None
+
+    def faq(self, entry_id: str, index: int) -> Answer | None:
+        entry = self.fixit.kb.get(entry_id)
+        if entry is None or not 0 <= index < len(entry.faq):
+            return None
+        return Answer(cards=[Card(entry_id, self.fixit.renderer.faq_answer(entry, index), index)])
+
+    def first_delivery(self, event_id: str) -> bool:
+        return not event_id or self.store.first_delivery(event_id)
+
+    # -- private lookups: the slash command, the message shortcut --
+
+    def lookup(self, text: str, where: Where) -> Answer:
+        """A private answer: cards with a Share button, a "did you mean", or help."""
+        fixit = self.fixit
+        text = text.strip()
+        if not text or text.lower() in ("help", "?"):
+            return Answer(note=fixit.renderer.note([usage(self.settings.slash_command)]), private=True)
+        reply = fixit.reply(text)
+        if reply.cards:
+            cards = [self.card(hit.entry_id, rendered, hit.faq_index)
+                     for hit, rendered in zip(reply.match.answers, reply.cards, strict=False)]
+            return Answer(cards=cards, private=True, share=True, paste=text)
+        if reply.match.suggestions:
+            return Answer(suggestions=[fixit.kb.get(h.entry_id) for h in reply.match.suggestions], private=True)
+        self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel)
+        return Answer(note=fixit.no_match(reply.match, heading=False), private=True)
+
+    # -- buttons --
+
+    def entry_in_thread(self, entry_id: str, where: Where, faq_index: int = -1) -> Answer | None:
+        """An entry's card for a thread (Share, a picked suggestion), claimed: once per thread. None when it
+        is already there or no longer in the knowledge base."""
+        fixit = self.fixit
+        if fixit.kb.get(entry_id) is None or not self.store.claim_answer(where.channel, where.thread_ts, entry_id):
+            return None
+        card = self.card(entry_id, fixit.card(entry_id, faq_index), faq_index, claimed=True)
+        return Answer(cards=[card], check=self.workspaces.for_channel(where.channel))
+
+    def not_posted(self, where: Where, entry_id: str) -> None:
+        """A claimed card could not be posted: release the claim, so that a retry can post it."""
+        self.store.release_answer(where.channel, where.thread_ts, entry_id)
+
+    def full_card(self, entry_id: str) -> Answer:
+        """The whole card of an entry that a short answer came from."""
+        if self.fixit.kb.get(entry_id) is None:
+            return Answer(note=self.fixit.renderer.note(["That entry is no longer in the knowledge base."]),
+                          private=True)
+        return Answer(cards=[self.card(entry_id, self.fixit.card(entry_id))])
+
+    def feedback(self, entry_id: str, where: Where, user: str, vote: str) -> Answer:
+        self.store.record_feedback(entry_id, user, where.channel, where.thread_ts, vote)
+        renderer = self.fixit.renderer
+        if vote == "up":
+            return Answer(note=renderer.note(["Thanks, noted. 👍"]), private=True)
+        fixit = self.fixit
+        others = [fixit.kb.get(i) for i in fixit.matcher.neighbours(entry_id)] if fixit.kb.get(entry_id) else []
+        if not others:
+            return Answer(note=renderer.note(["Thanks, noted. Paste the full error message and I'll look again."]),
+                          private=True)
+        return Answer(suggestions=others, intro="Thanks, noted. Was it one of these instead?", private=True)
+
+    # -- live workspace checks --
+
+    def card(self, entry_id: str, rendered, faq_index: int = -1, claimed: bool = False) -> Card:
+        offer = bool(self.workspaces) and self.checks.applies(self.fixit.kb.get(entry_id))
+        return Card(entry_id, rendered, faq_index, checkable=offer, claimed=claimed)
+
+    def workspace_for(self, channel: str, team: str) -> Workspace | None:
+        """The workspace of the conversation a button was pressed in (its channel, else its Slack team), never
+        one the user names, so nobody reads another workspace's settings."""
+        return self.workspaces.for_conversation(channel, team)
+
+    def checked(self, workspace: Workspace, entry_id: str, paste: str = "") -> Checked:
+        """The card with its "Your workspace" section; admins are told once about rejected credentials."""
+        card, bad_credentials = checked_card(self.fixit, self.checks, workspace, entry_id, paste)
+        checked = Checked(card)
+        for provider in bad_credentials:
+            if self.store.notify_once(f"bad-credentials:{workspace.name}:{provider}"):
+                text = (f"Fixit could not sign in to *{provider}* for workspace *{workspace.name}*: its credentials "
+                        f"were rejected. Please update them (the environment variables named in the workspaces "
+                        f"file).")
+                checked.tell_admins += [(admin, text) for admin in workspace.admins]
+        return checked
+
+
+def checked_card(fixit: Fixit, checks: CheckRunner, workspace: Workspace, entry_id: str, paste: str = "",
+                 faq_index: int = -1) -> tuple[Card, list[str]]:
+    """Run an entry's checks against a workspace: the card with what they found, and the providers that
+    rejected their credentials (the CLI's `ask --workspace` and Slack's button both come here)."""
+    report = checks.run(workspace, fixit.kb.get(entry_id), paste)
+    lines = report.lines or [f"Nothing to report for workspace *{workspace.name}*."]
+    return Card(entry_id, fixit.card(entry_id, faq_index, lines), faq_index), list(report.bad_credentials)

@@ -1,0 +1,135 @@
+"""Answers into Slack: posts in threads, private (ephemeral) messages, response_url replies, card updates.
+
+Every call logs a failure instead of raising: one failed post never stops the rest of an answer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.answer import Answer, Answerer, Where
+from bot.slack.cards import answer_blocks, suggestion_blocks
+from bot.slack.transport import KeptConnections
+
+log = logging.getLogger("fixit.slack")
+MAX_BLOCKS = 50
+
+
+class Delivery:
+    def __init__(self, answerer: Answerer, connections: KeptConnections) -> None:
+        self.answerer = answerer
+        self.connections = connections
+
+    # -- into a conversation --
+
+    def in_conversation(self, client: WebClient, answer: Answer, where: Where, user: str = "") -> int:
+        """Cards in the thread, then (in a channel mapped to a workspace) their checks; a note or a "did you
+        mean" in the thread, or privately to `user`. How many messages went out."""
+        if answer.silent:
+            return 0
+        if answer.private:
+            payload = self.response(answer, where)
+            return int(bool(user) and self.ephemeral(client, where, user, payload["blocks"], payload["text"]))
+        sent = 0
+        if answer.note:
+            sent += bool(self.post(client, where, answer.note.blocks, answer.note.fallback))
+        if answer.suggestions:
+            sent += bool(self.post(client, where, suggestion_blocks(answer.suggestions, where, answer.intro),
+                                   answer.intro))
+        posted = []
+        for card in answer.cards:
+            ts = self.post(client, where, answer_blocks(card, where), card.rendered.fallback)
+            if ts:
+                posted.append((card, ts))
+            elif card.claimed:
+                self.answerer.not_posted(where, card.entry_id)
+        if answer.check is not None:  # the static answers are out; only now ask the workspace's systems
+            for card, ts in posted:
+                if card.checkable:
+                    self.checked_card(client, answer.check, card.entry_id, where, ts, answer.paste)
+        return sent + len(posted)
+
+    def checked_card(self, client: WebClient, workspace, entry_id: str, where: Where, ts: str, paste: str = "") -> None:
+        checked = self.answerer.checked(workspace, entry_id, paste)
+        self.tell(client, checked.tell_admins)
+        self.update(client, where, ts, answer_blocks(checked.card, where), checked.card.rendered.fallback)
+
+    def tell(self, client: WebClient, messages: list[tuple[str, str]]) -> None:
+        for user, text in messages:
+            try:
+                client.chat_postMessage(channel=user, text=text, unfurl_links=False)
+            except (SlackApiError, OSError) as exc:
+                log.warning("could not tell admin %s: %s", user, reason(exc))
+
+    # -- private replies (the ack of a slash command, a response_url) --
+
+    def response(self, answer: Answer, where: Where, replace_original: bool | None = None) -> dict:
+        """An answer as a response_url / acknowledgement payload: ephemeral unless it replaces a message."""
+        if answer.cards:
+            blocks = [b for card in answer.cards for b in answer_blocks(card, where, share=answer.share)]
+            text = answer.cards[0].rendered.fallback
+        elif answer.suggestions:
+            blocks, text = suggestion_blocks(answer.suggestions, where, answer.intro), answer.intro
+        elif answer.note:
+            blocks, text = answer.note.blocks, answer.note.fallback
+        else:
+            return {}
+        payload = {"text": text, "blocks": blocks[:MAX_BLOCKS]}
+        if replace_original is not None:
+            payload["replace_original"] = replace_original
+        if not replace_original:
+            payload["response_type"] = "ephemeral"
+        return payload
+
+    def respond(self, response_url: str, payload: dict) -> bool:
+        if not payload or not response_url:
+            return False
+        try:
+            status = self.connections.post_json(response_url, payload)
+        except OSError as exc:
+            log.warning("posting to a response_url failed: %s", reason(exc))
+            return False
+        if status >= 300:
+            log.warning("posting to a response_url failed: HTTP %d", status)
+        return status < 300
+
+    # -- Web API calls --
+
+    def post(self, client: WebClient, where: Where, blocks: list[dict], text: str) -> str:
+        """Post in the conversation; the message's ts, or '' when it could not be posted (logged)."""
+        message = {"channel": where.channel, "blocks": blocks, "text": text, "unfurl_links": False,
+                   "unfurl_media": False}
+        if where.thread_ts:
+            message["thread_ts"] = where.thread_ts
+        try:
+            # api_call sends what chat_postMessage would; chat_postMessage first walks the blocks for
+            # slack_sdk Block objects to convert (ours are plain dicts): a tenth of what posting a card costs
+            response = client.api_call("chat.postMessage", json=message)
+            return str(response.get("ts") or "posted")
+        except (SlackApiError, OSError) as exc:
+            log.warning("chat.postMessage to %s failed: %s", where.channel, reason(exc))
+            return ""
+
+    def ephemeral(self, client: WebClient, where: Where, user: str, blocks: list[dict], text: str) -> bool:
+        try:
+            client.chat_postEphemeral(channel=where.channel, user=user, thread_ts=where.thread_ts or None,
+                                      blocks=blocks, text=text)
+            return True
+        except (SlackApiError, OSError) as exc:
+            log.warning("chat.postEphemeral to %s failed: %s", where.channel, reason(exc))
+            return False
+
+    def update(self, client: WebClient, where: Where, ts: str, blocks: list[dict], text: str) -> None:
+        try:
+            client.chat_update(channel=where.channel, ts=ts, blocks=blocks, text=text)
+        except (SlackApiError, OSError) as exc:
+            log.warning("chat.update in %s failed: %s", where.channel, reason(exc))
+
+
+def reason(exc: Exception) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or exc.response.status_code)
+    return type(exc).__name__

@@ -1,0 +1,79 @@
+"""Fixit's Web API transport over HTTPS (a CA made for the test, trusted the way a deployment trusts one:
+SSL_CERT_FILE): one TLS set-up per connection kept, not one per call, and a dropped idle connection reopened."""
+
+from __future__ import annotations
+
+import ssl
+
+import pytest
+import trustme
+from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, message
+
+from bot.settings import Settings
+from bot.slack.app import LISTENER_THREADS, build_client, build_runtime
+from bot.slack.transport import KeptConnections
+
+INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
+
+
+@pytest.fixture
+def https_slack(tmp_path, monkeypatch):
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    fake = FakeSlack(tls=context)
+    yield fake
+    fake.close()
+
+
+def test_calls_share_one_kept_tls_connection(https_slack):
+    client = build_client(Settings(bot_token="xoxb-test", api_url=https_slack.api_url))
+    assert https_slack.api_url.startswith("https://")
+    for n in range(20):
+        assert client.chat_postMessage(channel="C1", text=f"hello {n}")["ok"]
+    assert len(https_slack.of("chat.postMessage")) == 20
+    assert https_slack.connections == 1
+
+
+def test_an_untrusted_certificate_is_refused(https_slack, monkeypatch, tmp_path):
+    other = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other))
+    monkeypatch.setenv("SSL_CERT_FILE", str(other))
+    client = build_client(Settings(bot_token="xoxb-test", api_url=https_slack.api_url))
+    with pytest.raises(ssl.SSLCertVerificationError):
+        client.chat_postMessage(channel="C1", text="hello")
+    assert https_slack.of("chat.postMessage") == []
+
+
+def test_a_connection_dropped_while_idle_is_reopened(https_slack):
+    https_slack.close_silently = True   # closes after each answer without saying so
+    client = build_client(Settings(bot_token="xoxb-test", api_url=https_slack.api_url))
+    for n in range(3):
+        assert client.chat_postMessage(channel="C1", text=f"hello {n}")["ok"]
+    assert len(https_slack.of("chat.postMessage")) == 3 and https_slack.connections == 3
+
+
+def test_response_url_posts_use_the_kept_connections(https_slack):
+    connections = KeptConnections()
+    for n in range(5):
+        assert connections.post_json(https_slack.response_url(f"r{n}"), {"text": "hi"}) == 200
+    assert len(https_slack.of("response_url")) == 5 and https_slack.connections == 1
+
+
+def test_served_app_answers_over_kept_tls_connections(https_slack, tmp_path):
+    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=https_slack.api_url,
+                        database_url=f"sqlite:///{tmp_path / 'fixit.db'}")
+    server = FixitServer(build_runtime(settings, watch=False))
+    try:
+        sender = SlackSender(server.url)
+        for n in range(30):
+            assert sender.event(message(INT771, ts=f"1700002000.{n:06d}", channel=f"C{n % 3}"))[0] == 200
+        posts = https_slack.wait_for("chat.postMessage", 30)
+        assert {p.args["thread_ts"] for p in posts} == {f"1700002000.{n:06d}" for n in range(30)}
+        # auth.test at start-up and 30 cards: at most one connection per listener thread, not one per call
+        assert https_slack.connections <= LISTENER_THREADS + 1
+    finally:
+        server.close()
