@@ -21,6 +21,9 @@ class LoopbackServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two writes: without TCP_NODELAY the second waits for the client's
+            # delayed ACK of the first (40 ms) on a kept-alive connection
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):  # quiet
                 pass

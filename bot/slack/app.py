@@ -68,7 +68,11 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     app = App(signing_secret=settings.signing_secret or None, client=client, process_before_response=False,
               # listeners wait on the database and the Slack API, but matching holds the GIL: a few threads
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit"),
-              request_verification_enabled=bool(settings.signing_secret))
+              request_verification_enabled=bool(settings.signing_secret),
+              # middleware for what Fixit does not use (say/respond/complete objects, custom-function
+              # tokens, the AI-assistant threads), built for every request otherwise
+              attaching_conversation_kwargs_enabled=False, attaching_function_token_enabled=False,
+              ignoring_self_assistant_message_events_enabled=False)
 
     @app.middleware
     def provide(context, next):  # noqa: A002 (Bolt passes `next` by that name)

@@ -14,6 +14,7 @@ import http.client
 import io
 import json
 import logging
+import socket
 import ssl
 import threading
 from collections import OrderedDict
@@ -63,6 +64,11 @@ class KeptConnections:
             conn = self._connection(parts.scheme, parts.netloc, timeout, fresh=attempt == 1)
             reused = conn.sock is not None
             try:
+                if not reused:
+                    conn.connect()
+                    # http.client writes the headers and the body separately: without TCP_NODELAY the body
+                    # waits for the server's ACK of the headers (Nagle's algorithm) on every kept connection
+                    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 conn.request("POST", target or "/", body=body, headers=headers)
                 response = conn.getresponse()
                 data = response.read()
