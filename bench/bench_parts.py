@@ -36,7 +36,7 @@ def loopback_slack() -> tuple[subprocess.Popen, str]:
 
 def measure(events: int) -> None:
     """Runs under callgrind: counts each part, one dump per part (named after it)."""
-    from bench_slack import callgrind, pastes
+    from bench_slack import callgrind, pastes, stock_client
 
     from bot.answer import Answerer, Where
     from bot.pipeline import Fixit
@@ -53,6 +53,7 @@ def measure(events: int) -> None:
         fixit = Fixit.from_directory().prerendered()
         settings = replace(Settings.load(env_file=None), api_url=api_url, bot_token="xoxb-bench")
         client = build_client(settings)
+        stock = stock_client(settings)
         with tempfile.TemporaryDirectory() as tmp:
             store = Store(f"sqlite:///{tmp}/bench.db")
             answerer = Answerer(lambda: fixit, store, settings)
@@ -69,7 +70,9 @@ def measure(events: int) -> None:
                 "building the card's blocks": lambda i: answer_blocks(
                     answerer.card(replies[i].match.answers[0].entry_id, replies[i].cards[0]), where),
                 "posting the card": lambda i: delivery.post(client, where, blocks[i], replies[i].cards[0].fallback),
-                "posting one line (the bare app's reply)": lambda i: client.chat_postMessage(
+                "posting one line through Fixit's kept connection": lambda i: client.chat_postMessage(
+                    channel="C1", thread_ts=where.thread_ts, text="Fixed reply.", unfurl_links=False),
+                "posting one line with the stock client (the bare app's reply)": lambda i: stock.chat_postMessage(
                     channel="C1", thread_ts=where.thread_ts, text="Fixed reply.", unfurl_links=False),
             }
             me = os.getpid()

@@ -41,6 +41,7 @@ class Settings:
     unmatched_retention_days: int = 30
     workspaces_file: str = ""
     kb_poll_seconds: float = 2.0   # how often the server looks for KB edits; 0: only on SIGHUP
+    ca_file: str = ""              # CA bundle trusted for Slack's API (SSL_CERT_FILE); empty: the system's
 
     @property
     def kb_path(self) -> Path:
@@ -69,7 +70,11 @@ class Settings:
             unmatched_retention_days=int(number(get, "FIXIT_UNMATCHED_RETENTION_DAYS", 30, "a number of days")),
             workspaces_file=get("FIXIT_WORKSPACES"),
             kb_poll_seconds=number(get, "FIXIT_KB_POLL_SECONDS", 2.0, "a number of seconds (0: reload on SIGHUP only)"),
+            ca_file=get("SSL_CERT_FILE"),
         )
+        if settings.ca_file and not Path(settings.ca_file).is_file():
+            raise ValueError(f"SSL_CERT_FILE: {settings.ca_file!r} is not a file (a PEM bundle of the CAs to trust, "
+                             f"or leave it empty for the system's)")
         if not settings.slash_command.startswith("/"):
             settings.slash_command = "/" + settings.slash_command
         if not settings.api_url.endswith("/"):

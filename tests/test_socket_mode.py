@@ -77,3 +77,29 @@ def test_socket_mode_event_is_acked_and_answered(tmp_path):
         handler.close()
         server.close()
         fake.close()
+
+
+def test_socket_mode_slash_command_is_answered_in_its_ack(tmp_path):
+    """/fixit over Socket Mode: the private answer rides on the acknowledgement, as over HTTP."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    fake = FakeSlack()
+    command = {"token": "x", "team_id": "T0001", "channel_id": "C0001", "user_id": "U0001", "command": "/fixit",
+               "text": "INT771", "response_url": fake.response_url("sm"), "trigger_id": "t.1", "api_app_id": "A0001"}
+    envelope = {"envelope_id": "env-cmd", "type": "slash_commands", "accepts_response_payload": True,
+                "payload": command}
+    server = FakeSocketModeServer([envelope])
+    fake.socket_url = f"ws://127.0.0.1:{server.port}/link"
+    settings = Settings(bot_token="xoxb-test", app_token="xapp-test", api_url=fake.api_url,
+                        database_url=f"sqlite:///{tmp_path / 'fixit.db'}")
+    handler = SocketModeHandler(build_runtime(settings, watch=False).app, settings.app_token)
+    try:
+        handler.connect()
+        eventually(lambda: any(r.get("envelope_id") == "env-cmd" for r in server.received), timeout=15)
+        (ack,) = [r for r in server.received if r.get("envelope_id") == "env-cmd"]
+        assert ack["payload"]["response_type"] == "ephemeral"
+        assert ack["payload"]["blocks"][0]["text"]["text"] == "INT771 Export Error"
+    finally:
+        handler.close()
+        server.close()
+        fake.close()

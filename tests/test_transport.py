@@ -77,3 +77,18 @@ def test_served_app_answers_over_kept_tls_connections(https_slack, tmp_path):
         assert https_slack.connections <= LISTENER_THREADS + 1
     finally:
         server.close()
+
+
+def test_the_ca_bundle_can_be_named_in_the_env_file(https_slack, monkeypatch, tmp_path):
+    """SSL_CERT_FILE written in .env (not exported) is trusted too: Fixit reads it with its other settings."""
+    ca_file = __import__("os").environ["SSL_CERT_FILE"]
+    monkeypatch.delenv("SSL_CERT_FILE")
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"SSL_CERT_FILE={ca_file}\nSLACK_BOT_TOKEN=xoxb-test\nSLACK_API_URL={https_slack.api_url}\n")
+    settings = Settings.load(env={}, env_file=env_file)
+    assert build_client(settings).chat_postMessage(channel="C1", text="hello")["ok"]
+
+
+def test_a_missing_ca_bundle_is_named(tmp_path):
+    with pytest.raises(ValueError, match="SSL_CERT_FILE: .* is not a file"):
+        Settings.load(env={"SSL_CERT_FILE": str(tmp_path / "nope.pem")}, env_file=None)

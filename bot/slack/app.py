@@ -41,7 +41,7 @@ def api_logger() -> logging.Logger:
 
 def build_client(settings: Settings, connections: KeptConnections | None = None) -> KeptWebClient:
     client = KeptWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, logger=api_logger(),
-                           connections=connections or KeptConnections())
+                           connections=connections or KeptConnections(settings.ca_file))
     client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
     return client
 
@@ -61,7 +61,7 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     store = Store(settings.database_url, settings.unmatched_retention_days)
     install_log_redaction()
     answerer = Answerer(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
-    connections = KeptConnections()
+    connections = KeptConnections(settings.ca_file)
     client = build_client(settings, connections)
     clients = KeptClients(client, connections)
     delivery = Delivery(answerer, connections)

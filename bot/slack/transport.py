@@ -31,11 +31,12 @@ STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, 
 
 
 class KeptConnections:
-    """Kept-alive HTTP(S) connections, one per thread and host, over one SSLContext (which reads the CA
-    bundle once, honouring SSL_CERT_FILE / SSL_CERT_DIR as Python's default context does)."""
+    """Kept-alive HTTP(S) connections, one per thread and host, over one SSLContext, which reads the CA
+    bundle once: `ca_file`, else the system's (Python's default context, which honours SSL_CERT_FILE and
+    SSL_CERT_DIR in the environment)."""
 
-    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
-        self.ssl = ssl_context or ssl.create_default_context()
+    def __init__(self, ca_file: str = "") -> None:
+        self.ssl = ssl.create_default_context(cafile=ca_file or None)
         self._local = threading.local()
 
     def _connection(self, scheme: str, netloc: str, timeout: float, fresh: bool) -> http.client.HTTPConnection:
@@ -117,7 +118,7 @@ class KeptClients:
 
     def __init__(self, base: WebClient, connections: KeptConnections | None = None, limit: int = 1000) -> None:
         self.base = base
-        self.connections = connections or KeptConnections(base.ssl if isinstance(base.ssl, ssl.SSLContext) else None)
+        self.connections = connections or getattr(base, "connections", None) or KeptConnections()
         self.limit = limit
         self._clients: OrderedDict[tuple, KeptWebClient] = OrderedDict()
         self._lock = threading.Lock()

@@ -1,0 +1,82 @@
+"""Each listener is a module-level function: called here on its own, with the real answer layer, the real
+store and a real client posting to the loopback Slack (no Bolt app in between)."""
+
+from __future__ import annotations
+
+import pytest
+from slack_harness import BOT_USER, FakeSlack
+
+from bot.answer import Answerer, Where
+from bot.pipeline import Fixit
+from bot.settings import Settings
+from bot.slack.app import build_client
+from bot.slack.cards import HELPFUL
+from bot.slack.deliver import Delivery
+from bot.slack.listeners import actions, commands, events
+from bot.slack.transport import KeptConnections
+from bot.store import Store
+
+INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
+
+
+@pytest.fixture(scope="module")
+def fixit():
+    return Fixit.from_directory()
+
+
+@pytest.fixture
+def setup(fixit, tmp_path):
+    fake = FakeSlack()
+    settings = Settings(bot_token="xoxb-test", api_url=fake.api_url, database_url=f"sqlite:///{tmp_path / 'f.db'}")
+    store = Store(settings.database_url)
+    delivery = Delivery(Answerer(lambda: fixit, store, settings), KeptConnections())
+    yield fake, build_client(settings), {"delivery": delivery, "bot_user_id": BOT_USER}, store
+    fake.close()
+
+
+class Ack:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, *args, **kwargs):
+        self.calls.append(args[0] if args else kwargs)
+
+
+def test_handle_message_posts_the_card_in_the_thread(setup):
+    fake, client, context, _ = setup
+    event = {"type": "message", "channel": "C1", "user": "U1", "text": INT771, "ts": "1700000000.000001"}
+    events.handle_message({"event_id": "Ev1"}, event, client, context)
+    (post,) = fake.of("chat.postMessage")
+    assert post.args["thread_ts"] == "1700000000.000001" and post.args["blocks"][0]["text"]["text"] == "INT771 Export Error"
+    events.handle_message({"event_id": "Ev1"}, event, client, context)   # Slack's retry of the same event
+    assert len(fake.of("chat.postMessage")) == 1
+
+
+def test_handle_message_leaves_a_mention_to_the_mention_listener(setup):
+    fake, client, context, _ = setup
+    event = {"type": "message", "channel": "C1", "user": "U1", "text": f"<@{BOT_USER}> {INT771}", "ts": "1.000002"}
+    events.handle_message({"event_id": "Ev2"}, event, client, context)
+    assert fake.of("chat.postMessage") == []
+    events.handle_mention({"event_id": "Ev3"}, {**event, "type": "app_mention"}, client, context)
+    assert len(fake.of("chat.postMessage")) == 1
+
+
+def test_answer_command_acknowledges_with_the_answer(setup):
+    fake, _, context, _ = setup
+    ack = Ack()
+    commands.answer_command(ack, {"channel_id": "C1", "text": "INT771"}, context)
+    (payload,) = ack.calls
+    assert payload["response_type"] == "ephemeral" and payload["blocks"][0]["text"]["text"] == "INT771 Export Error"
+    assert fake.calls == []
+
+
+def test_helpful_records_the_vote_and_answers_privately(setup):
+    fake, _, context, store = setup
+    ack = Ack()
+    body = {"user": {"id": "U1"}, "response_url": fake.response_url("fb"),
+            "actions": [{"action_id": HELPFUL, "value": Where("C1", "1.000003").value("INT771")}]}
+    actions.helpful(ack, body, context)
+    assert ack.calls == [{}]
+    assert store.feedback_for("INT771") == {"up": 1}
+    (reply,) = fake.of("response_url")
+    assert reply.args["response_type"] == "ephemeral" and "Thanks" in reply.args["text"]
