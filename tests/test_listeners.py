@@ -47,7 +47,8 @@ def test_handle_message_posts_the_card_in_the_thread(setup):
     event = {"type": "message", "channel": "C1", "user": "U1", "text": INT771, "ts": "1700000000.000001"}
     events.handle_message({"event_id": "Ev1"}, event, client, context)
     (post,) = fake.of("chat.postMessage")
-    assert post.args["thread_ts"] == "1700000000.000001" and post.args["blocks"][0]["text"]["text"] == "INT771 Export Error"
+    assert post.args["thread_ts"] == "1700000000.000001"
+    assert post.args["blocks"][0]["text"]["text"] == "INT771 Export Error"
     events.handle_message({"event_id": "Ev1"}, event, client, context)   # Slack's retry of the same event
     assert len(fake.of("chat.postMessage")) == 1
 
