@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from bisect import bisect_right
 
 MASK = "#"
 
@@ -112,10 +113,34 @@ _VARIABLE = re.compile(
 # Each alternative starts at a place few characters can be (a run's first character, a bounded local
 # part), so that a long run without the rest of a match is not rescanned from each of its characters.
 _MAY_VARY = re.compile(r"[\d@$€£¥]|http|www\.")  # every _VARIABLE alternative needs one of these
+_WORD_RUN = re.compile(r"\S+")
+REACH = 2   # a variable spans at most three whitespace-separated words ("mar 28, 2026") around what it needs
 _QUOTES = re.compile(r"[\"']")
 _NON_TEXT = re.compile(r"[^\w#.,:;?!()/&%+\s-]+")
 _MASK_RUN = re.compile(r"#(?:[\s\-/.,:]*#)+")
 _NO_SPACE_BEFORE = ".,:;?!)"
+
+
+def mask_variables(text: str) -> str:
+    """`_VARIABLE.sub(MASK, text)`, run only over the stretches that can hold a variable: every alternative
+    needs one of `_MAY_VARY`'s characters and reaches at most REACH words either side of it, so the words
+    further away are copied as they are (the regex costs about 50 ns per character and alternative)."""
+    words = [m.span() for m in _WORD_RUN.finditer(text)]
+    starts = [start for start, _ in words]
+    stretches: list[list[int]] = []
+    for m in _MAY_VARY.finditer(text):
+        i = bisect_right(starts, m.start()) - 1
+        begin, end = words[max(i - REACH, 0)][0], words[min(i + REACH, len(words) - 1)][1]
+        if stretches and begin <= stretches[-1][1]:
+            stretches[-1][1] = max(stretches[-1][1], end)
+        else:
+            stretches.append([begin, end])
+    pieces, cursor = [], 0
+    for begin, end in stretches:
+        pieces += [text[cursor:begin], _VARIABLE.sub(MASK, text[begin:end])]
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
 
 
 def mask(text: str) -> str:
@@ -124,7 +149,7 @@ def mask(text: str) -> str:
     if "[" in text:
         text = _PLACEHOLDER.sub(f" {MASK} ", text)
     if _MAY_VARY.search(text):
-        text = _VARIABLE.sub(MASK, text)
+        text = mask_variables(text)
     text = _NON_TEXT.sub(" ", _QUOTES.sub("", text))
     if MASK in text:
         text = _MASK_RUN.sub(MASK, text)
