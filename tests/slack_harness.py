@@ -192,13 +192,15 @@ class SlackSender:
         return self.send(json.dumps(envelope(event, event_id)).encode(), "application/json", **kw)
 
     def command(self, text: str, response_url: str, channel: str = "C0001", user: str = "U0001",
-                command: str = "/fixit") -> tuple[int, bytes]:
+                command: str = "/fixit", trigger_id: str = "") -> tuple[int, bytes]:
         form = {"token": "x", "team_id": "T0001", "channel_id": channel, "user_id": user, "command": command,
-                "text": text, "response_url": response_url, "trigger_id": "t.1", "api_app_id": "A0001"}
+                "text": text, "response_url": response_url, "trigger_id": trigger_id or new_trigger_id(),
+                "api_app_id": "A0001"}
         return self.send(urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
 
     def interactive(self, payload: dict) -> tuple[int, bytes]:
-        payload = {"team": {"id": "T0001"}, "api_app_id": "A0001", "token": "x", "trigger_id": "t.1", **payload}
+        payload = {"team": {"id": "T0001"}, "api_app_id": "A0001", "token": "x", "trigger_id": new_trigger_id(),
+                   **payload}
         form = urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
         return self.send(form, "application/x-www-form-urlencoded")
 
@@ -219,6 +221,11 @@ def message(text: str, ts: str = "1700000100.000100", channel: str = "C0001", us
 
 
 _event_ids = itertools.count(1)
+
+
+def new_trigger_id() -> str:
+    """Slack gives every command and interaction a trigger id of its own."""
+    return f"{next(_event_ids)}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}"
 
 
 def envelope(event: dict, event_id: str | None = None) -> dict:

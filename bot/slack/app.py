@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import os
@@ -11,8 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from slack_bolt import App
-from slack_bolt.adapter.asgi import SlackRequestHandler
-from slack_bolt.request import BoltRequest
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.answer import Answerer
@@ -23,6 +20,7 @@ from bot.pipeline import Fixit
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.deliver import Delivery
+from bot.slack.http import FixitRequestHandler
 from bot.slack.transport import KeptClients, KeptConnections, KeptWebClient
 from bot.store import Store
 
@@ -102,21 +100,8 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     return Runtime(app, answerer, delivery, reloader, store, clients)
 
 
-class FixitRequestHandler(SlackRequestHandler):
-    """Bolt's ASGI adapter, except that a slash command or a click (form-encoded) is dispatched in a worker
-    thread: Bolt waits there for the listener's ack(), which would otherwise hold the event loop. Events
-    (JSON) are acknowledged by Bolt at once and stay on the loop."""
-
-    async def dispatch(self, request):
-        body = await request.get_raw_body()
-        bolt_request = BoltRequest(body=body, query=request.query_string, headers=request.get_headers())
-        if body.startswith("{"):
-            return self.app.dispatch(bolt_request)
-        return await asyncio.to_thread(self.app.dispatch, bolt_request)
-
-
-def asgi_app(runtime: Runtime):
-    return FixitRequestHandler(runtime.app, path="/slack/events")
+def asgi_app(runtime: Runtime) -> FixitRequestHandler:
+    return FixitRequestHandler(runtime.app, runtime.answerer.settings.signing_secret, path="/slack/events")
 
 
 def asgi_from_environment():

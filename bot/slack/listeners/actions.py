@@ -7,6 +7,7 @@ import re
 
 from bot.answer import Where, read_value
 from bot.slack.cards import CHECK_WORKSPACE, FULL_CARD, HELPFUL, NOT_IT, PICK, SHARE, answer_blocks
+from bot.slack.listeners.once import replayed
 
 
 def clicked(body) -> tuple[str, Where, int]:
@@ -26,16 +27,22 @@ def _feedback(body, context, vote: str) -> None:
 
 def helpful(ack, body, context) -> None:
     ack()
+    if replayed(context, body):
+        return
     _feedback(body, context, "up")
 
 
 def not_it(ack, body, context) -> None:
     ack()
+    if replayed(context, body):
+        return
     _feedback(body, context, "down")
 
 
 def share(ack, body, client, context) -> None:
     ack()
+    if replayed(context, body):
+        return
     delivery = context["delivery"]
     entry_id, where, faq_index = clicked(body)
     answer = delivery.answerer.entry_in_thread(entry_id, where, faq_index)
@@ -49,6 +56,8 @@ def share(ack, body, client, context) -> None:
 
 def pick(ack, body, client, context) -> None:
     ack()
+    if replayed(context, body):
+        return
     delivery = context["delivery"]
     entry_id, where, _ = clicked(body)
     if not where.thread_ts:
@@ -65,6 +74,8 @@ def pick(ack, body, client, context) -> None:
 def check_workspace(ack, body, client, context) -> None:
     """The workspace comes from where the button was pressed, never from the button's value or the user."""
     ack()
+    if replayed(context, body):
+        return
     delivery = context["delivery"]
     entry_id, where, _ = clicked(body)
     container = body.get("container") or {}
@@ -88,6 +99,8 @@ def check_workspace(ack, body, client, context) -> None:
 
 def full_card(ack, body, context) -> None:
     ack()
+    if replayed(context, body):
+        return
     delivery = context["delivery"]
     entry_id, where, _ = clicked(body)
     answer = delivery.answerer.full_card(entry_id)

@@ -4,9 +4,13 @@ acknowledgement itself (matching takes milliseconds; no response_url round trip)
 from __future__ import annotations
 
 from bot.answer import Where
+from bot.slack.listeners.once import replayed
 
 
 def answer_command(ack, command, context) -> None:
+    if replayed(context, command):
+        ack()
+        return
     delivery = context["delivery"]
     where = Where(command.get("channel_id", ""))
     ack(delivery.response(delivery.answerer.lookup(command.get("text", ""), where), where))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from bot.answer import Where
+from bot.slack.listeners.once import replayed
 
 CALLBACK_ID = "fixit_explain"
 
 
 def explain(ack, shortcut, context) -> None:
     ack()
+    if replayed(context, shortcut):
+        return
     delivery = context["delivery"]
     message = shortcut.get("message") or {}
     where = Where((shortcut.get("channel") or {}).get("id", ""), message.get("thread_ts") or message.get("ts", ""))
