@@ -8,9 +8,13 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+DROP = object()
+
+
 class LoopbackServer:
     """Serves in a thread. Every request is answered by `respond(method, path, headers, body)`, which returns
-    (status, headers, payload), or None to send nothing (a server that hangs). `headers` are looked up
+    (status, headers, payload), None to send nothing (a server that hangs), or DROP to close the connection
+    without an answer. `headers` are looked up
     regardless of case, as HTTP wants. Connections are kept alive (HTTP/1.1), as real APIs keep them; with
     `tls` (a server-side SSLContext) it speaks HTTPS, each connection's handshake done in its own thread."""
 
@@ -33,6 +37,9 @@ class LoopbackServer:
                 reply = fake.respond(method, self.path, self.headers, body)
                 if fake.close_silently:  # like a server or proxy dropping an idle kept-alive connection
                     self.close_connection = True
+                if reply is DROP:
+                    self.close_connection = True
+                    return
                 if reply is None:
                     return
                 status, headers, payload = reply

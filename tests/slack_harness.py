@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from loopback import LoopbackServer
+from loopback import DROP, LoopbackServer
 from slack_sdk.signature import SignatureVerifier
 
 SECRET = "test-signing-secret"
@@ -39,6 +39,8 @@ class FakeSlack(LoopbackServer):
     def __init__(self, tls=None) -> None:
         self.calls: list[Call] = []
         self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
+        self.drops: dict[str, int] = {}                 # method: how many calls to carry out, then drop unanswered
+        self.messages: dict[str, list[dict]] = {}       # channel: messages posted, as Slack stores them
         self.waiters: dict[str, threading.Event] = {}
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self._ts = itertools.count(1)
@@ -46,11 +48,22 @@ class FakeSlack(LoopbackServer):
         super().__init__(tls)
 
     def respond(self, method, path, headers, body):
-        args = self.parse(body, headers.get("Content-Type", ""))
-        path = urllib.parse.urlparse(path).path
+        parsed = urllib.parse.urlparse(path)
+        args = {**{k: v[0] for k, v in urllib.parse.parse_qs(parsed.query).items()},
+                **self.parse(body, headers.get("Content-Type", ""))}
+        path = parsed.path
         name = "response_url" if path.startswith("/response/") else path.rsplit("/", 1)[-1]
         status, extra, answer = self.answer(name, args, path)
-        return status, {**extra, "Content-Type": "application/json"}, json.dumps(answer).encode()
+        with self._lock:
+            if self.drops.get(name):
+                self.drops[name] -= 1
+                return DROP  # done, but the answer never leaves: the client cannot tell whether it was
+        payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()  # bytes: a garbled reply
+        return status, {"Content-Type": "application/json", **extra}, payload
+
+    def drop_next(self, method: str, count: int = 1) -> None:
+        """Carry out the next `count` calls of `method`, then close the connection without answering."""
+        self.drops[method] = self.drops.get(method, 0) + count
 
     @property
     def api_url(self) -> str:
@@ -69,7 +82,7 @@ class FakeSlack(LoopbackServer):
                 args[key] = json.loads(args[key])
         return args
 
-    def fail_next(self, method: str, status: int, headers: dict | None = None, body: dict | None = None) -> None:
+    def fail_next(self, method: str, status: int, headers: dict | None = None, body: dict | bytes | None = None) -> None:
         self.failures.setdefault(method, []).append((status, headers or {}, body or {"ok": False, "error": "fail"}))
 
     def answer(self, method: str, args: dict, path: str) -> tuple[int, dict, dict]:
@@ -92,7 +105,21 @@ class FakeSlack(LoopbackServer):
             message = {"type": "message", "user": BOT_USER, "bot_id": "BFIXIT", "app_id": "A0001", "team": "T0001",
                        "ts": ts, "text": args.get("text", ""),
                        **({"blocks": args["blocks"]} if args.get("blocks") else {})}
+            if method == "chat.postMessage":
+                stored = {**message, "thread_ts": args.get("thread_ts") or ts}
+                if args.get("metadata"):
+                    metadata = args["metadata"]
+                    stored["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+                with self._lock:
+                    self.messages.setdefault(args.get("channel", ""), []).append(stored)
             return 200, {}, {"ok": True, "channel": args.get("channel"), "ts": ts, "message": message}
+        if method in ("conversations.replies", "conversations.history"):
+            with self._lock:
+                found = [m for m in self.messages.get(args.get("channel", ""), [])
+                         if method == "conversations.history" or m["thread_ts"] == args.get("ts")]
+            if str(args.get("include_all_metadata")) not in ("1", "true", "True"):
+                found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
+            return 200, {}, {"ok": True, "messages": found, "has_more": False}
         if method == "apps.connections.open":
             return 200, {}, {"ok": True, "url": self.socket_url}
         if method == "chat.postEphemeral":
@@ -127,6 +154,8 @@ class FakeSlack(LoopbackServer):
         with self._lock:
             self.calls.clear()
             self.failures.clear()
+            self.drops.clear()
+            self.messages.clear()
             self.waiters.clear()
 
 

@@ -21,6 +21,7 @@ from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.deliver import Delivery
 from bot.slack.http import FixitRequestHandler
+from bot.slack.retry import Landed, SlackFaults, post_id_of
 from bot.slack.transport import KeptClients, KeptConnections, KeptWebClient
 from bot.store import Store
 
@@ -37,11 +38,33 @@ def api_logger() -> logging.Logger:
     return logger
 
 
-def build_client(settings: Settings, connections: KeptConnections | None = None) -> KeptWebClient:
+def build_client(settings: Settings, connections: KeptConnections | None = None,
+                 landed: Landed | None = None) -> KeptWebClient:
+    """The Web API client: kept connections; rate limits waited out; server errors, dropped connections and
+    garbled replies retried without posting twice (`bot/slack/retry.py`)."""
+    connections = connections or KeptConnections(settings.ca_file)
     client = KeptWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, logger=api_logger(),
-                           connections=connections or KeptConnections(settings.ca_file))
-    client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+                           connections=connections)
+    # in place of slack_sdk's default ConnectionErrorRetryHandler, which posts again after a dropped
+    # connection even when Slack had taken the post
+    client.retry_handlers = [RateLimitErrorRetryHandler(max_retry_count=3),
+                             SlackFaults(landed_in(settings.api_url, connections), landed or Landed())]
     return client
+
+
+def landed_in(api_url: str, connections: KeptConnections):
+    """Whether a post (by its metadata id) is already in its conversation: the thread's replies, or the
+    channel's latest messages for a post outside a thread."""
+    def landed(token: str, message: dict) -> str:
+        client = KeptWebClient(token=token, base_url=api_url, timeout=5, logger=api_logger(), connections=connections)
+        channel, thread = message.get("channel", ""), message.get("thread_ts")
+        if thread:
+            found = client.conversations_replies(channel=channel, ts=thread, include_all_metadata=True, limit=200)
+        else:
+            found = client.conversations_history(channel=channel, include_all_metadata=True, limit=20)
+        wanted = post_id_of(message)
+        return next((str(m.get("ts")) for m in found.get("messages") or [] if post_id_of(m) == wanted), "")
+    return landed
 
 
 @dataclass
@@ -59,10 +82,10 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     store = Store(settings.database_url, settings.unmatched_retention_days)
     install_log_redaction()
     answerer = Answerer(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
-    connections = KeptConnections(settings.ca_file)
-    client = build_client(settings, connections)
+    connections, landed = KeptConnections(settings.ca_file), Landed()
+    client = build_client(settings, connections, landed)
     clients = KeptClients(client, connections)
-    delivery = Delivery(answerer, connections)
+    delivery = Delivery(answerer, connections, landed)
     app = App(signing_secret=settings.signing_secret or None, client=client, process_before_response=False,
               # listeners wait on the database and the Slack API, but matching holds the GIL: a few threads
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit"),

@@ -5,13 +5,16 @@ Every call logs a failure instead of raising: one failed post never stops the re
 
 from __future__ import annotations
 
+import http.client
 import logging
+import uuid
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answer import Answer, Answerer, Where
 from bot.slack.cards import answer_blocks, suggestion_blocks
+from bot.slack.retry import Landed, tag
 from bot.slack.transport import KeptConnections
 
 log = logging.getLogger("fixit.slack")
@@ -19,9 +22,10 @@ MAX_BLOCKS = 50
 
 
 class Delivery:
-    def __init__(self, answerer: Answerer, connections: KeptConnections) -> None:
+    def __init__(self, answerer: Answerer, connections: KeptConnections, landed: Landed | None = None) -> None:
         self.answerer = answerer
         self.connections = connections
+        self.landed = landed or Landed()
 
     # -- into a conversation --
 
@@ -104,12 +108,17 @@ class Delivery:
                    "unfurl_media": False}
         if where.thread_ts:
             message["thread_ts"] = where.thread_ts
+        post_id = uuid.uuid4().hex
+        message = tag(message, post_id)  # a retry first looks for this id in the conversation
         try:
             # api_call sends what chat_postMessage would; chat_postMessage first walks the blocks for
             # slack_sdk Block objects to convert (ours are plain dicts): a tenth of what posting a card costs
             response = client.api_call("chat.postMessage", json=message)
             return str(response.get("ts") or "posted")
-        except (SlackApiError, OSError) as exc:
+        except (SlackApiError, OSError, http.client.HTTPException) as exc:
+            landed = self.landed.take(post_id)
+            if landed:
+                return landed  # its reply was lost, but the post is there
             log.warning("chat.postMessage to %s failed: %s", where.channel, reason(exc))
             return ""
 

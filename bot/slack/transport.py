@@ -14,6 +14,7 @@ import http.client
 import io
 import json
 import logging
+import select
 import socket
 import ssl
 import threading
@@ -55,14 +56,17 @@ class KeptConnections:
         return conn
 
     def post(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, object, bytes]:
-        """POST; (status, response headers, body). A kept connection the server closed while idle is
-        reopened once; a request that failed on a new connection raises."""
+        """POST; (status, response headers, body). A kept connection the server closed while idle is reopened
+        before use, and a request that could not be sent whole on one is sent again on a new connection; once
+        a request went out, a failure is raised (whether it landed is for the caller to find out)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise SlackRequestError(f"Invalid URL detected: {url}")
         target = parts.path + (f"?{parts.query}" if parts.query else "")
         for attempt in (0, 1):
             conn = self._connection(parts.scheme, parts.netloc, timeout, fresh=attempt == 1)
+            if conn.sock is not None and dropped(conn.sock):
+                conn.close()
             reused = conn.sock is not None
             try:
                 if not reused:
@@ -71,13 +75,17 @@ class KeptConnections:
                     # waits for the server's ACK of the headers (Nagle's algorithm) on every kept connection
                     conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 conn.request("POST", target or "/", body=body, headers=headers)
-                response = conn.getresponse()
-                data = response.read()
             except STALE:
                 conn.close()
                 if reused and attempt == 0:
-                    continue  # the server had closed the idle connection before reading this request
+                    continue  # it never went out whole
                 raise
+            except Exception:
+                conn.close()
+                raise
+            try:
+                response = conn.getresponse()
+                data = response.read()
             except Exception:
                 conn.close()
                 raise
@@ -91,6 +99,14 @@ class KeptConnections:
         body = json.dumps(payload).encode()
         status, _, _ = self.post(url, body, {"Content-Type": "application/json;charset=utf-8"}, timeout)
         return status
+
+
+def dropped(sock) -> bool:
+    """An idle kept connection with something to read has been closed by the server (or is out of step)."""
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
 
 
 class KeptWebClient(WebClient):

@@ -1,0 +1,79 @@
+"""Slack's Web API misbehaving while Fixit answers, through the served app: a server error or a garbled reply
+is retried and the answer still goes out; a post whose reply was lost after Slack took it is not repeated."""
+
+from __future__ import annotations
+
+import pytest
+from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, message
+
+from bot.settings import Settings
+from bot.slack.app import build_runtime
+
+INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
+
+
+@pytest.fixture(scope="module")
+def fake():
+    fake = FakeSlack()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def server(fake, tmp_path_factory):
+    db = tmp_path_factory.mktemp("db") / "fixit.db"
+    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
+                        database_url=f"sqlite:///{db}")
+    server = FixitServer(build_runtime(settings, watch=False))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def slack(fake, server):
+    fake.reset()
+    return SlackSender(server.url)
+
+
+_n = iter(range(1, 10_000))
+
+
+def paste(slack, channel: str) -> str:
+    ts = f"1700010000.{next(_n):06d}"
+    assert slack.event(message(INT771, ts=ts, channel=channel))[0] == 200
+    return ts
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_a_server_error_is_retried_and_the_answer_posted_once(fake, slack, status):
+    fake.fail_next("chat.postMessage", status)
+    ts = paste(slack, "CRETRY")
+    (post,) = fake.wait_for("chat.postMessage", timeout=15)
+    assert post.args["thread_ts"] == ts
+    assert [c.method for c in fake.calls if c.method.startswith("chat.postMessage")] == [
+        f"chat.postMessage!{status}", "chat.postMessage"]
+
+
+def test_a_garbled_reply_is_retried(fake, slack):
+    fake.fail_next("chat.postMessage", 200, body=b"<html>upstream error</html>")
+    ts = paste(slack, "CGARBLE")
+    (post,) = fake.wait_for("chat.postMessage", timeout=15)
+    assert post.args["thread_ts"] == ts
+
+
+def test_a_post_whose_reply_was_lost_is_not_posted_again(fake, server, slack):
+    fake.drop_next("chat.postMessage")       # Slack posts it, the connection drops before the reply
+    ts = paste(slack, "CDROP")
+    fake.wait_for("conversations.replies", timeout=15)
+    fake.settle(1.5)
+    assert len(fake.messages["CDROP"]) == 1 and fake.messages["CDROP"][0]["thread_ts"] == ts
+    (lookup,) = fake.of("conversations.replies")
+    assert lookup.args["ts"] == ts
+    # it counts as posted: the thread keeps its claim, so a second paste there is not answered again
+    assert server.runtime.store.thread_entries("CDROP", ts) == ["INT771"]
+
+
+def test_every_post_carries_the_id_a_retry_looks_for(fake, slack):
+    paste(slack, "CTAG")
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["metadata"]["event_type"] == "fixit_answer" and post.args["metadata"]["event_payload"]["post_id"]
