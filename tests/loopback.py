@@ -7,7 +7,6 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-
 DROP = object()
 
 
