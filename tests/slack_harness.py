@@ -82,7 +82,8 @@ class FakeSlack(LoopbackServer):
                 args[key] = json.loads(args[key])
         return args
 
-    def fail_next(self, method: str, status: int, headers: dict | None = None, body: dict | bytes | None = None) -> None:
+    def fail_next(self, method: str, status: int, headers: dict | None = None,
+                  body: dict | bytes | None = None) -> None:
         self.failures.setdefault(method, []).append((status, headers or {}, body or {"ok": False, "error": "fail"}))
 
     def answer(self, method: str, args: dict, path: str) -> tuple[int, dict, dict]:
