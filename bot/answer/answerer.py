@@ -92,7 +92,8 @@ class Answerer:
                 said = f"I've already answered {', '.join(reply.match.answer_ids)} in this thread (see above)."
                 return Answer(note=fixit.renderer.note([escape(said)]))
             return Answer(cards=cards, check=self.workspaces.for_channel(where.channel), paste=text)
-        if (reply.match.suggestions or explicit) and not self.first_delivery(message.event_id):
+        delivered_once = bool(reply.match.suggestions or explicit)
+        if delivered_once and not self.first_delivery(message.event_id):
             return Answer()
         answer = Answer()
         if reply.match.suggestions:
@@ -107,7 +108,9 @@ class Answerer:
         elif explicit:
             answer = Answer(note=fixit.no_match(reply.match, heading=False))
         if explicit or reply.match.unknown_codes or looks_like_an_error(text):
-            self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel)
+            # a Slack retry of a paste that matched nothing is not another paste that matched nothing
+            if delivered_once or self.first_delivery(message.event_id):
+                self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel)
         return answer
 
     def follow_up(self, message: Message, answered: list[str], explicit: bool = False) -> Answer | None:

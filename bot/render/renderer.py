@@ -125,7 +125,7 @@ class Renderer:
         text = "\n".join(lines)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": chunk}}
                   for chunk in split_text(text, MAX_SECTION_CHARS)][:MAX_BLOCKS]
-        return Rendered(blocks, text, _clip(plain(text), 300), [text])
+        return Rendered(blocks, text, notification(text), [text])
 
     def message(self, title: str, lines: list[str]) -> Rendered:
         """A small card with a title and mrkdwn lines (no-match, usage, suggestions)."""
@@ -142,7 +142,13 @@ def build(title: str, sections: list[str], fallback: str) -> Rendered:
         blocks = blocks[: MAX_BLOCKS - 1] + [{"type": "context", "elements": [
             {"type": "mrkdwn", "text": "Card shortened; the full article has the rest."}]}]
     mrkdwn = "\n\n".join([f"*{escape(title)}*", *sections])
-    return Rendered(blocks, mrkdwn, _clip(plain(fallback), 300), sections)
+    return Rendered(blocks, mrkdwn, notification(fallback), sections)
+
+
+def notification(mrkdwn: str) -> str:
+    """A message's `text` (the notification, and what clients without blocks show): markup dropped, but
+    still escaped, because Slack reads it as mrkdwn too (a raw `<!channel>` in it would broadcast)."""
+    return escape(_clip(plain(mrkdwn), 300))
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -10,8 +10,30 @@ from bot.slack.cards import CHECK_WORKSPACE, FULL_CARD, HELPFUL, NOT_IT, PICK, S
 from bot.slack.listeners.once import replayed
 
 
-def clicked(body) -> tuple[str, Where, int]:
-    return read_value(body["actions"][0]["value"])
+def clicked(body) -> tuple[str, Where, int] | None:
+    """The entry a button is about, and where it was pressed. The button's value is the user's to tamper
+    with: the channel comes only from the payload (its container, else its channel), and the value's thread
+    only counts in that channel. None for a value that is not one of Fixit's."""
+    try:
+        entry_id, shown, faq_index = read_value(body["actions"][0]["value"])
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    thread = shown.thread_ts if shown.channel == channel else container.get("thread_ts", "")
+    return entry_id, Where(channel, thread), faq_index
+
+
+def stale(body, context, what) -> bool:
+    """A click on a value that is not Fixit's, or on an entry no longer in the knowledge base: a short
+    private note (no exception, nothing posted)."""
+    delivery = context["delivery"]
+    if what is not None and delivery.answerer.fixit.kb.get(what[0]) is not None:
+        return False
+    delivery.respond(body.get("response_url", ""), {
+        "response_type": "ephemeral", "replace_original": False,
+        "text": "That button is out of date: the entry it was for is no longer in the knowledge base."})
+    return True
 
 
 def user_of(body) -> str:
@@ -20,7 +42,10 @@ def user_of(body) -> str:
 
 def _feedback(body, context, vote: str) -> None:
     delivery = context["delivery"]
-    entry_id, where, _ = clicked(body)
+    what = clicked(body)
+    if stale(body, context, what):
+        return
+    entry_id, where, _ = what
     answer = delivery.answerer.feedback(entry_id, where, user_of(body), vote)
     delivery.respond(body.get("response_url", ""), delivery.response(answer, where, replace_original=False))
 
@@ -44,7 +69,10 @@ def share(ack, body, client, context) -> None:
     if replayed(context, body):
         return
     delivery = context["delivery"]
-    entry_id, where, faq_index = clicked(body)
+    what = clicked(body)
+    if stale(body, context, what):
+        return
+    entry_id, where, faq_index = what
     answer = delivery.answerer.entry_in_thread(entry_id, where, faq_index)
     if answer is not None and delivery.in_conversation(client, answer, where):
         delivery.respond(body.get("response_url", ""), {"delete_original": True})
@@ -59,7 +87,10 @@ def pick(ack, body, client, context) -> None:
     if replayed(context, body):
         return
     delivery = context["delivery"]
-    entry_id, where, _ = clicked(body)
+    what = clicked(body)
+    if stale(body, context, what):
+        return
+    entry_id, where, _ = what
     if not where.thread_ts:
         delivery.respond(body.get("response_url", ""), delivery.response(delivery.answerer.lookup(entry_id, where),
                                                                          where))
@@ -77,12 +108,13 @@ def check_workspace(ack, body, client, context) -> None:
     if replayed(context, body):
         return
     delivery = context["delivery"]
-    entry_id, where, _ = clicked(body)
+    what = clicked(body)
+    if stale(body, context, what):
+        return
+    entry_id, where, _ = what
     container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or where.channel
     team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
-    where = Where(channel, where.thread_ts)
-    workspace = delivery.answerer.workspace_for(channel, team)
+    workspace = delivery.answerer.workspace_for(where.channel, team)
     url = body.get("response_url", "")
     if workspace is None:
         delivery.respond(url, {"response_type": "ephemeral", "replace_original": False,
@@ -102,7 +134,10 @@ def full_card(ack, body, context) -> None:
     if replayed(context, body):
         return
     delivery = context["delivery"]
-    entry_id, where, _ = clicked(body)
+    what = clicked(body)
+    if stale(body, context, what):
+        return
+    entry_id, where, _ = what
     answer = delivery.answerer.full_card(entry_id)
     delivery.respond(body.get("response_url", ""),
                      delivery.response(answer, where, replace_original=True if answer.cards else False))

@@ -1,0 +1,99 @@
+"""Buttons do not choose where Fixit posts: signed clicks whose values were tampered with, through the served
+app. The channel comes from the payload's container; the value is untrusted data."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender
+from sqlalchemy import select
+
+from bot.answer import Where
+from bot.settings import Settings
+from bot.slack.app import build_runtime
+from bot.slack.cards import HELPFUL, PICK, SHARE
+from bot.store import feedback
+
+
+@pytest.fixture(scope="module")
+def fake():
+    fake = FakeSlack()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def server(fake, tmp_path_factory):
+    db = tmp_path_factory.mktemp("db") / "fixit.db"
+    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
+                        database_url=f"sqlite:///{db}")
+    server = FixitServer(build_runtime(settings, watch=False))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def slack(fake, server):
+    fake.reset()
+    return SlackSender(server.url)
+
+
+def test_share_posts_where_it_was_pressed_not_where_the_value_says(fake, slack):
+    tampered = Where("CSECRET", "").value("INT771")
+    assert slack.click(SHARE, tampered, fake.response_url("s"), channel="C0001", ephemeral=True)[0] == 200
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["channel"] == "C0001"
+    fake.settle(0.3)
+    assert all(c.args.get("channel") != "CSECRET" for c in fake.calls)
+
+
+def test_a_picked_suggestion_never_goes_to_a_user_named_in_the_value(fake, slack):
+    tampered = Where("UADMIN", "1700000000.000001").value("INT771")
+    slack.click(f"{PICK}_0", tampered, fake.response_url("p"), channel="C0001", ephemeral=True)
+    fake.wait_for("response_url")
+    fake.settle(0.3)
+    assert fake.of("chat.postMessage") == []
+    assert all(c.args.get("channel") != "UADMIN" for c in fake.calls)
+
+
+def test_feedback_is_stored_under_the_channel_it_was_given_in(fake, server, slack):
+    tampered = Where("CSECRET", "1700000000.000002").value("INT771")
+    slack.click(HELPFUL, tampered, fake.response_url("f"), channel="C0042")
+    fake.wait_for("response_url")
+    with server.runtime.store.engine.connect() as conn:
+        channels = {row.channel for row in conn.execute(select(feedback))}
+    assert "C0042" in channels and "CSECRET" not in channels
+
+
+@pytest.mark.parametrize("value", ["not json", json.dumps({"e": "NO_SUCH_ENTRY", "c": "C0001", "t": ""}),
+                                   json.dumps(["e"]), "{}"])
+def test_a_value_that_is_not_fixits_gets_a_short_private_note(fake, slack, value, caplog):
+    assert slack.click(SHARE, value, fake.response_url("bad"), channel="C0001", ephemeral=True)[0] == 200
+    (note,) = fake.wait_for("response_url")
+    assert note.args["response_type"] == "ephemeral" and "out of date" in note.args["text"]
+    assert fake.of("chat.postMessage") == []
+    assert "listener failed" not in caplog.text
+
+
+def test_slack_retries_of_an_unmatched_paste_count_once(fake, server, slack):
+    from slack_harness import message
+
+    store = server.runtime.store
+    before = store.unmatched_count()
+    event = message("the export failed again with some error nobody has seen before, no idea", ts="1700000500.000001")
+    for retry in (None, 1, 2, 3):
+        assert slack.event(event, event_id="EvUNMATCHED1", retry_num=retry)[0] == 200
+    fake.settle(0.5)
+    assert store.unmatched_count() == before + 1
+
+
+def test_a_cards_notification_text_cannot_broadcast(kb):
+    from dataclasses import replace
+
+    from bot.render import Renderer
+
+    entry = replace(kb.get("INT771"), summary="Tell <!channel> and <@U0ADMIN> about it & <https://x.example|this>")
+    fallback = Renderer().card(entry).fallback
+    assert "<!channel>" not in fallback and "<@U0ADMIN>" not in fallback and "<https" not in fallback
+    assert "&lt;" in fallback and "&amp;" in fallback
