@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.kb import last_good
 from bot.kb.loader import load_knowledge_base
 
 log = logging.getLogger("fixit.kb")
@@ -35,15 +36,21 @@ def snapshot(directory: Path) -> dict[str, int]:
 class Reloader:
     """Holds the current `build(kb)` result and swaps it when the KB folder changes."""
 
-    def __init__(self, directory: Path, build: Callable, interval: float = 2.0) -> None:
+    def __init__(self, directory: Path, build: Callable, interval: float = 2.0, keep: Path | None = None) -> None:
+        """`keep`: where the last good knowledge base is copied (bot/kb/last_good.py); None: nowhere."""
         self.directory = Path(directory)
         self.build = build
         self.interval = interval
+        self.keep = keep
         self._lock = threading.Lock()
         self._seen = snapshot(self.directory)
         kb = load_knowledge_base(self.directory)
         for problem in kb.problems:
             log.warning("knowledge base: %s", problem)
+        if kb.problems:
+            kb = last_good.with_last_good(kb, keep)
+        elif kb.entries and keep is not None:
+            last_good.save(kb, keep)
         self.current = build(kb)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,6 +66,8 @@ class Reloader:
                 return False
             self.current = self.build(kb)
             log.info("knowledge base reloaded: %d entries", len(kb))
+            if self.keep is not None:
+                last_good.save(kb, self.keep)
             return True
 
     def check(self) -> bool:

@@ -8,6 +8,7 @@ import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from slack_bolt import App
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -78,7 +79,8 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
-    reloader = Reloader(settings.kb_path, lambda kb: Fixit(kb).prerendered(), interval=settings.kb_poll_seconds)
+    reloader = Reloader(settings.kb_path, lambda kb: Fixit(kb).prerendered(), interval=settings.kb_poll_seconds,
+                        keep=Path(settings.kb_last_good) if settings.kb_last_good else None)
     store = Store(settings.database_url, settings.unmatched_retention_days)
     install_log_redaction()
     answerer = Answerer(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
