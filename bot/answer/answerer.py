@@ -16,6 +16,7 @@ from bot.pipeline import USAGE_HINT, Fixit, Reply
 from bot.render.slack_text import escape
 from bot.settings import Settings
 from bot.store import Store
+from bot.store.resilient import ResilientStore
 
 _ERRORISH = re.compile(r"\b(?:error|failed|failure|exception|couldn'?t|could not|unable)\b", re.IGNORECASE)
 
@@ -34,7 +35,7 @@ def usage(command: str) -> str:
 
 
 class Answerer:
-    def __init__(self, fixit: Callable[[], Fixit], store: Store, settings: Settings,
+    def __init__(self, fixit: Callable[[], Fixit], store: Store | ResilientStore, settings: Settings,
                  workspaces: Workspaces | None = None, checks: CheckRunner | None = None) -> None:
         self._fixit = fixit
         self.store = store

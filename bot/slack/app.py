@@ -24,7 +24,7 @@ from bot.slack.deliver import Delivery
 from bot.slack.http import FixitRequestHandler
 from bot.slack.retry import Landed, SlackFaults, post_id_of
 from bot.slack.transport import KeptClients, KeptConnections, KeptWebClient
-from bot.store import Store
+from bot.store.resilient import ResilientStore
 
 log = logging.getLogger("fixit.slack")
 LISTENER_THREADS = 8
@@ -74,14 +74,14 @@ class Runtime:
     answerer: Answerer
     delivery: Delivery
     reloader: Reloader
-    store: Store
+    store: ResilientStore
     clients: KeptClients
 
 
 def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     reloader = Reloader(settings.kb_path, lambda kb: Fixit(kb).prerendered(), interval=settings.kb_poll_seconds,
                         keep=Path(settings.kb_last_good) if settings.kb_last_good else None)
-    store = Store(settings.database_url, settings.unmatched_retention_days)
+    store = ResilientStore(settings.database_url, settings.unmatched_retention_days)
     install_log_redaction()
     answerer = Answerer(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
     connections, landed = KeptConnections(settings.ca_file), Landed()

@@ -1,0 +1,269 @@
+"""The store, answering on when its database does not: a database that is down, full, read-only or deleted
+must not silence the bot.
+
+Every claim is also remembered in this process for an hour, so while the database fails a Slack retry is
+still answered once. Writes that fail (feedback, unmatched pastes, claims made meanwhile) wait in memory and
+go in when the database answers again; it is tried again every RETRY_SECONDS. Each degraded call is logged
+with its event id and channel, never a body. A SQLite file deleted or replaced under the running process is
+noticed (its writes would go to a file nobody can open again) and a new one is started, with what this
+process remembers written into it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from bot.store import Store
+
+log = logging.getLogger("fixit.store")
+RETRY_SECONDS = 5.0
+WINDOW_SECONDS = 3600.0
+MAX_REMEMBERED = 100_000
+MAX_PENDING = 10_000
+STORE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, sqlite3.Error)
+
+
+def sqlite_file(url: str) -> Path | None:
+    try:
+        parsed = make_url(url)
+    except Exception:  # noqa: BLE001 (Store reports a bad URL itself)
+        return None
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    database = parsed.database.removeprefix("file:").split("?", 1)[0]
+    return Path(database)
+
+
+class ResilientStore:
+    def __init__(self, url: str = "sqlite:///fixit.db", retention_days: int = 30,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.url, self.retention_days, self.clock = url, retention_days, clock
+        self.file = sqlite_file(url)
+        self._store: Store | None = None
+        self._errors = STORE_ERRORS
+        self._file_id: tuple[int, int] | None = None
+        self._next_look = 0.0
+        self._down_since: float | None = None
+        self._lock = threading.RLock()
+        self._seen: OrderedDict[str, float] = OrderedDict()          # event ids, and when
+        self._claims: OrderedDict[tuple[str, str], list[str]] = OrderedDict()  # (channel, thread) → entries
+        self._notices: set[str] = set()
+        self._pending: deque[tuple[str, Callable[[Store], object]]] = deque(maxlen=MAX_PENDING)
+        self._open("start")
+
+    # -- the database, while it answers --
+
+    @property
+    def degraded(self) -> bool:
+        return self._store is None or self._down_since is not None
+
+    @property
+    def engine(self):
+        return self._store.engine if self._store is not None else None
+
+    def _open(self, when: str) -> bool:
+        try:
+            store = Store(self.url, self.retention_days)
+        except ArgumentError:
+            raise  # a URL that can never work is a setting to fix, not a database that is down
+        except STORE_ERRORS as exc:
+            self._fail(exc, f"opening the store at {when}")
+            return False
+        self._store = store
+        self._errors = STORE_ERRORS + (store.engine.dialect.loaded_dbapi.Error,)
+        self._file_id = self._identify()
+        return True
+
+    def _identify(self) -> tuple[int, int] | None:
+        if self.file is None:
+            return None
+        try:
+            st = os.stat(self.file)
+            return st.st_dev, st.st_ino
+        except OSError:
+            return None
+
+    def _fail(self, exc: BaseException, what: str, event_id: str = "", channel: str = "") -> None:
+        first = self._down_since is None
+        if first:
+            self._down_since = self.clock()
+            self._next_look = self.clock() + RETRY_SECONDS
+        where = f" for event {event_id}" if event_id else ""
+        where += f" in {channel}" if channel else ""
+        log.log(logging.ERROR if first else logging.WARNING, "store unavailable (%s: %s): %s%s done in memory%s",
+                type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "", what, where,
+                f"; trying again every {RETRY_SECONDS:g} s" if first else "")
+
+    def _available(self) -> Store | None:
+        """The store when its database answers (trying again when due), else None."""
+        now = self.clock()
+        if now < self._next_look:
+            return None if self._down_since is not None else self._store
+        with self._lock:
+            if now < self._next_look:
+                return None if self._down_since is not None else self._store
+            self._next_look = now + RETRY_SECONDS
+            if self._store is not None and self.file is not None and self._file_id != self._identify():
+                log.error("the SQLite file %s was deleted or replaced while Fixit ran: what it held (events seen, "
+                          "answers, feedback) is gone; starting a new one with what this process remembers",
+                          self.file)
+                self._store.engine.dispose()
+                self._store = None
+                self._down_since = self._down_since or now
+            if self._store is None and not self._open("retry"):
+                return None
+            if self._down_since is not None:
+                if not self._recover():
+                    return None
+            return self._store
+
+    def _recover(self) -> bool:
+        store = self._store
+        try:
+            store.first_delivery(f"fixit:probe:{time.time()}")
+            self._remembered_into(store)
+            written = 0
+            while self._pending:
+                what, write = self._pending[0]
+                write(store)
+                self._pending.popleft()
+                written += 1
+        except self._errors as exc:
+            self._fail(exc, "recovering")
+            return False
+        log.warning("store back after %.0f s: %d kept writes done", self.clock() - self._down_since, written)
+        self._down_since = None
+        return True
+
+    def _remembered_into(self, store: Store) -> None:
+        for event_id in list(self._seen):
+            store.first_delivery(event_id)
+        for (channel, thread), entries in list(self._claims.items()):
+            for entry_id in entries:
+                store.claim_answer(channel, thread, entry_id)
+
+    def _call(self, what: str, work: Callable[[Store], object], fallback: Callable[[], object],
+              event_id: str = "", channel: str = ""):
+        store = self._available()
+        if store is not None:
+            try:
+                return work(store)
+            except self._errors as exc:
+                self._fail(exc, what, event_id, channel)
+        else:
+            log.warning("store unavailable: %s%s%s done in memory", what,
+                        f" for event {event_id}" if event_id else "", f" in {channel}" if channel else "")
+        return fallback()
+
+    # -- what this process remembers --
+
+    def _remember_event(self, event_id: str) -> bool:
+        """True the first time this process sees the id (within the window)."""
+        now = time.time()
+        with self._lock:
+            while self._seen and (len(self._seen) > MAX_REMEMBERED
+                                  or next(iter(self._seen.values())) < now - WINDOW_SECONDS):
+                self._seen.popitem(last=False)
+            if event_id in self._seen:
+                return False
+            self._seen[event_id] = now
+            return True
+
+    def _remember_claims(self, channel: str, thread_ts: str, entry_ids: list[str]) -> list[str]:
+        with self._lock:
+            claimed = self._claims.setdefault((channel, thread_ts), [])
+            self._claims.move_to_end((channel, thread_ts))
+            while len(self._claims) > MAX_REMEMBERED:
+                self._claims.popitem(last=False)
+            fresh = [e for e in entry_ids if e not in claimed]
+            claimed.extend(fresh)
+            return fresh
+
+    def _keep(self, what: str, write: Callable[[Store], object]) -> None:
+        if len(self._pending) == self._pending.maxlen:
+            log.error("store unavailable: more than %d writes kept; the oldest is dropped", MAX_PENDING)
+        self._pending.append((what, write))
+
+    # -- the Store interface --
+
+    def first_delivery(self, event_id: str) -> bool:
+        fresh_here = self._remember_event(event_id)
+        return self._call("de-duplication", lambda s: s.first_delivery(event_id), lambda: fresh_here, event_id)
+
+    def claim_event(self, event_id: str, channel: str, thread_ts: str, entry_ids: list[str]) -> list[str] | None:
+        fresh_here = not event_id or self._remember_event(event_id)
+
+        def in_memory():
+            return self._remember_claims(channel, thread_ts, entry_ids) if fresh_here else None
+
+        def in_store(store: Store):
+            fresh = store.claim_event(event_id, channel, thread_ts, entry_ids)
+            if fresh:
+                self._remember_claims(channel, thread_ts, fresh)
+            return fresh
+        return self._call("claiming the answer", in_store, in_memory, event_id, channel)
+
+    def claim_answer(self, channel: str, thread_ts: str, entry_id: str) -> bool:
+        def in_store(store: Store):
+            fresh = store.claim_answer(channel, thread_ts, entry_id)
+            if fresh:
+                self._remember_claims(channel, thread_ts, [entry_id])
+            return fresh
+        return self._call("claiming the answer", in_store,
+                          lambda: bool(self._remember_claims(channel, thread_ts, [entry_id])), channel=channel)
+
+    def release_answer(self, channel: str, thread_ts: str, entry_id: str) -> None:
+        with self._lock:
+            claimed = self._claims.get((channel, thread_ts), [])
+            if entry_id in claimed:
+                claimed.remove(entry_id)
+
+        def later():
+            self._keep("release", lambda s: s.release_answer(channel, thread_ts, entry_id))
+        self._call("releasing a claim", lambda s: s.release_answer(channel, thread_ts, entry_id), later,
+                   channel=channel)
+
+    def thread_entries(self, channel: str, thread_ts: str) -> list[str]:
+        return self._call("reading the thread's answers", lambda s: s.thread_entries(channel, thread_ts),
+                          lambda: list(self._claims.get((channel, thread_ts), [])), channel=channel)
+
+    def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str) -> None:
+        write = lambda s: s.record_feedback(entry_id, user_id, channel, thread_ts, vote)  # noqa: E731
+        self._call("storing feedback (kept for later)", write, lambda: self._keep("feedback", write),
+                   channel=channel)
+
+    def record_unmatched(self, normalised_text: str, channel: str) -> None:
+        write = lambda s: s.record_unmatched(normalised_text, channel)  # noqa: E731
+        self._call("storing an unmatched paste (kept for later)", write, lambda: self._keep("unmatched", write),
+                   channel=channel)
+
+    def notify_once(self, key: str) -> bool:
+        with self._lock:
+            fresh_here = key not in self._notices
+            self._notices.add(key)
+        return self._call("a one-time notice", lambda s: s.notify_once(key), lambda: fresh_here)
+
+    def feedback_for(self, entry_id: str) -> dict[str, int]:
+        return self._call("reading feedback", lambda s: s.feedback_for(entry_id), dict)
+
+    def most_answered(self, days: int = 7, limit: int = 10) -> list[tuple[str, int]]:
+        return self._call("reading statistics", lambda s: s.most_answered(days, limit), list)
+
+    def unmatched_count(self, days: int = 7) -> int:
+        return self._call("reading statistics", lambda s: s.unmatched_count(days), int)
+
+    def unmatched_texts(self):
+        return self._call("reading unmatched pastes", lambda s: s.unmatched_texts(), list)
+
+    def prune_events(self, older_than_days: int = 2) -> None:
+        self._call("pruning", lambda s: s.prune_events(older_than_days), lambda: None)
