@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextvars
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -52,8 +55,52 @@ class Provider(Protocol):
     def facts(self, question: Question) -> dict[str, Fact]: ...
 
 
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar("provider_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float):
+    """Every request made inside ends by then: httpx's timeouts are per read, so a server that drips a byte
+    every few seconds would otherwise hold the check for as long as it likes."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+class _UntilDeadline(httpx.SyncByteStream):
+    def __init__(self, stream: httpx.SyncByteStream, end: float) -> None:
+        self.stream, self.end = stream, end
+
+    def __iter__(self):
+        for chunk in self.stream:
+            if time.monotonic() > self.end:
+                raise httpx.ReadTimeout("the provider's deadline passed")
+            yield chunk
+
+    def close(self) -> None:
+        self.stream.close()
+
+
+class DeadlineTransport(httpx.HTTPTransport):
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        end = _deadline.get()
+        if end is not None and time.monotonic() > end:
+            raise httpx.ConnectTimeout("the provider's deadline passed", request=request)
+        response = super().handle_request(request)
+        if end is None:
+            return response
+        return httpx.Response(response.status_code, headers=response.headers, extensions=response.extensions,
+                              stream=_UntilDeadline(response.stream, end), request=request)
+
+
 def http_client() -> httpx.Client:
-    return httpx.Client(timeout=httpx.Timeout(TOTAL_SECONDS, connect=CONNECT_SECONDS), follow_redirects=False)
+    """A client whose every read waits at most what is left of the deadline (or TOTAL_SECONDS)."""
+    end = _deadline.get()
+    left = TOTAL_SECONDS if end is None else max(0.05, min(TOTAL_SECONDS, end - time.monotonic()))
+    return httpx.Client(timeout=httpx.Timeout(left, connect=min(CONNECT_SECONDS, left)), transport=DeadlineTransport(),
+                        follow_redirects=False)
 
 
 def http_failure(exc: Exception) -> ProviderError:

@@ -7,11 +7,12 @@ import logging
 import re
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor, wait
+from collections import Counter
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import date
 
-from bot.checks.base import Fact, Facts, Provider, ProviderError, Question
+from bot.checks.base import Fact, Facts, Provider, ProviderError, Question, deadline
 from bot.checks.redact import REDACT, RedactingFilter
 from bot.checks.settings_file import SettingsFile, posting_date
 from bot.checks.workspaces import Workspace
@@ -25,6 +26,7 @@ BUDGET_SECONDS = 7.0       # all providers together
 PROVIDER_SECONDS = 5.0     # one provider, all its requests (they run side by side, so this is the wait)
 CACHE_SECONDS = 300.0      # a provider's answer is reused this long
 FAILURE_CACHE_SECONDS = 30.0
+IN_FLIGHT_PER_WORKSPACE = 4  # provider calls of one workspace still running; past that its checks say "busy"
 _REPORT_ID = re.compile(r"\bR[0-9A-Z]{4,}\b")
 
 
@@ -49,7 +51,7 @@ class CheckRunner:
         self.today = today
         self._cache: dict[tuple, tuple[float, dict | ProviderError]] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="fixit-check")
+        self._in_flight: Counter[str] = Counter()
 
     def applies(self, entry: Entry | None) -> bool:
         return bool(entry and entry.checks)
@@ -72,7 +74,7 @@ class CheckRunner:
         for provider in local:
             self._merge(workspace, provider, self._ask(workspace, provider, question), facts, report)
         question = Question(workspace.name, self._posting_date(local, facts, paste))
-        futures = {self._pool.submit(self._ask, workspace, p, question): p for p in remote}
+        futures = {self._start(workspace, p, question): p for p in remote}
         done, late = wait(futures, timeout=min(self.budget, PROVIDER_SECONDS))
         for future in done:
             self._merge(workspace, futures[future], future.result(), facts, report)
@@ -84,6 +86,27 @@ class CheckRunner:
         return report
 
     # -- providers --
+
+    def _start(self, workspace: Workspace, provider, question: Question) -> Future:
+        """Ask a provider in a thread of its own, within its deadline. A workspace whose earlier calls are
+        still running (a provider that hangs past every timeout) gets "busy" at once: its threads are its
+        own, and never another workspace's capacity."""
+        future: Future = Future()
+        with self._lock:
+            if self._in_flight[workspace.name] >= IN_FLIGHT_PER_WORKSPACE:
+                future.set_result(ProviderError("busy (earlier checks of this workspace are still waiting)"))
+                return future
+            self._in_flight[workspace.name] += 1
+
+        def ask() -> None:
+            try:
+                with deadline(PROVIDER_SECONDS):
+                    future.set_result(self._ask(workspace, provider, question))
+            finally:
+                with self._lock:
+                    self._in_flight[workspace.name] -= 1
+        threading.Thread(target=ask, name=f"fixit-check-{workspace.name}", daemon=True).start()
+        return future
 
     def _posting_date(self, local: list[SettingsFile], facts: Facts, paste: str) -> date | None:
         export = facts.known.get("export_date")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import http.client
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -19,6 +20,7 @@ from bot.slack.transport import KeptConnections
 
 log = logging.getLogger("fixit.slack")
 MAX_BLOCKS = 50
+CHECK_THREADS = 8   # cards being updated with their workspace checks at once
 
 
 class Delivery:
@@ -26,6 +28,7 @@ class Delivery:
         self.answerer = answerer
         self.connections = connections
         self.landed = landed or Landed()
+        self.after = ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="fixit-after")
 
     # -- into a conversation --
 
@@ -50,14 +53,19 @@ class Delivery:
                 posted.append((card, ts))
             elif card.claimed:
                 self.answerer.not_posted(where, card.entry_id)
-        if answer.check is not None:  # the static answers are out; only now ask the workspace's systems
-            for card, ts in posted:
+        if answer.check is not None:  # the static answers are out; only now ask the workspace's systems,
+            for card, ts in posted:    # off the listener's thread: a slow provider holds no other answer
                 if card.checkable:
-                    self.checked_card(client, answer.check, card.entry_id, where, ts, answer.paste)
+                    self.after.submit(self.checked_card, client, answer.check, card.entry_id, where, ts,
+                                      answer.paste)
         return sent + len(posted)
 
     def checked_card(self, client: WebClient, workspace, entry_id: str, where: Where, ts: str, paste: str = "") -> None:
-        checked = self.answerer.checked(workspace, entry_id, paste)
+        try:
+            checked = self.answerer.checked(workspace, entry_id, paste)
+        except Exception:  # noqa: BLE001 (in the background: the static card is out, log and go on)
+            log.exception("checking workspace %s for %s in %s failed", workspace.name, entry_id, where.channel)
+            return
         self.tell(client, checked.tell_admins)
         self.update(client, where, ts, answer_blocks(checked.card, where), checked.card.rendered.fallback)
 
