@@ -41,6 +41,7 @@ class FakeSlack(LoopbackServer):
         self.failures: dict[str, list[tuple[int, dict, dict]]] = {}
         self.drops: dict[str, int] = {}                 # method: how many calls to carry out, then drop unanswered
         self.messages: dict[str, list[dict]] = {}       # channel: messages posted, as Slack stores them
+        self.slow: dict[str, float] = {}                # channel: seconds each post there takes
         self.waiters: dict[str, threading.Event] = {}
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self._ts = itertools.count(1)
@@ -53,6 +54,9 @@ class FakeSlack(LoopbackServer):
                 **self.parse(body, headers.get("Content-Type", ""))}
         path = parsed.path
         name = "response_url" if path.startswith("/response/") else path.rsplit("/", 1)[-1]
+        delay = self.slow.get(str(args.get("channel", "")), 0.0)
+        if delay:
+            time.sleep(delay)  # Slack slow for that channel (its handler thread waits; the others do not)
         status, extra, answer = self.answer(name, args, path)
         with self._lock:
             if self.drops.get(name):
@@ -157,6 +161,7 @@ class FakeSlack(LoopbackServer):
             self.failures.clear()
             self.drops.clear()
             self.messages.clear()
+            self.slow.clear()
             self.waiters.clear()
 
 

@@ -46,10 +46,11 @@ def test_handle_message_posts_the_card_in_the_thread(setup):
     fake, client, context, _ = setup
     event = {"type": "message", "channel": "C1", "user": "U1", "text": INT771, "ts": "1700000000.000001"}
     events.handle_message({"event_id": "Ev1"}, event, client, context)
-    (post,) = fake.of("chat.postMessage")
+    (post,) = fake.wait_for("chat.postMessage")
     assert post.args["thread_ts"] == "1700000000.000001"
     assert post.args["blocks"][0]["text"]["text"] == "INT771 Export Error"
     events.handle_message({"event_id": "Ev1"}, event, client, context)   # Slack's retry of the same event
+    fake.settle(0.3)
     assert len(fake.of("chat.postMessage")) == 1
 
 
@@ -57,9 +58,10 @@ def test_handle_message_leaves_a_mention_to_the_mention_listener(setup):
     fake, client, context, _ = setup
     event = {"type": "message", "channel": "C1", "user": "U1", "text": f"<@{BOT_USER}> {INT771}", "ts": "1.000002"}
     events.handle_message({"event_id": "Ev2"}, event, client, context)
+    fake.settle(0.3)
     assert fake.of("chat.postMessage") == []
     events.handle_mention({"event_id": "Ev3"}, {**event, "type": "app_mention"}, client, context)
-    assert len(fake.of("chat.postMessage")) == 1
+    fake.wait_for("chat.postMessage")
 
 
 def test_answer_command_acknowledges_with_the_answer(setup):

@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answer import Answer, Answerer, Where
 from bot.slack.cards import answer_blocks, suggestion_blocks
+from bot.slack.lanes import Lanes
 from bot.slack.retry import Landed, tag
 from bot.slack.transport import KeptConnections
 
@@ -29,6 +30,12 @@ class Delivery:
         self.connections = connections
         self.landed = landed or Landed()
         self.after = ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="fixit-after")
+        self.lanes = Lanes()
+
+    def later(self, client: WebClient, answer: Answer, where: Where, user: str = "") -> None:
+        """`in_conversation`, in the channel's posting lane (bot/slack/lanes.py): the caller goes on at once."""
+        if not answer.silent:
+            self.lanes.submit(where.channel, lambda: self.in_conversation(client, answer, where, user))
 
     # -- into a conversation --
 

@@ -32,7 +32,7 @@ def handle_message(body, event, client, context) -> None:
         return  # a message that mentions Fixit is answered as a mention
     delivery = context["delivery"]
     message = message_of(body, event, text)
-    delivery.in_conversation(client, delivery.answerer.channel_message(message), message.where, message.user)
+    delivery.later(client, delivery.answerer.channel_message(message), message.where, message.user)
 
 
 def handle_mention(body, event, client, context) -> None:
@@ -40,7 +40,7 @@ def handle_mention(body, event, client, context) -> None:
         return
     delivery = context["delivery"]
     message = message_of(body, event, MENTION.sub(" ", event.get("text") or "").strip())
-    delivery.in_conversation(client, delivery.answerer.mention(message), message.where, message.user)
+    delivery.later(client, delivery.answerer.mention(message), message.where, message.user)
 
 
 def register(app, settings) -> None:
