@@ -55,6 +55,18 @@ class Answerer:
 
     def channel_message(self, message: Message) -> Answer:
         """A message nobody addressed to Fixit: answered only in `auto` channels."""
+        return self._for_event(self._channel_message(message), message)
+
+    def mention(self, message: Message) -> Answer:
+        """A message addressed to Fixit (its mention already taken out of `text`): always answered."""
+        return self._for_event(self._mention(message), message)
+
+    @staticmethod
+    def _for_event(answer: Answer, message: Message) -> Answer:
+        answer.event_id = message.event_id
+        return answer
+
+    def _channel_message(self, message: Message) -> Answer:
         if self.mode(message.channel) != "auto":
             return Answer()
         if message.is_reply:
@@ -63,8 +75,7 @@ class Answerer:
                 return self.follow_up(message, answered) or Answer()
         return self.paste(message, explicit=False)
 
-    def mention(self, message: Message) -> Answer:
-        """A message addressed to Fixit (its mention already taken out of `text`): always answered."""
+    def _mention(self, message: Message) -> Answer:
         if self.mode(message.channel) == "off" or not self.first_delivery(message.event_id):
             return Answer()
         if not message.text.strip():

@@ -48,14 +48,15 @@ class Delivery:
             payload = self.response(answer, where)
             return int(bool(user) and self.ephemeral(client, where, user, payload["blocks"], payload["text"]))
         sent = 0
+        event = answer.event_id
         if answer.note:
-            sent += bool(self.post(client, where, answer.note.blocks, answer.note.fallback))
+            sent += bool(self.post(client, where, answer.note.blocks, answer.note.fallback, event))
         if answer.suggestions:
             sent += bool(self.post(client, where, suggestion_blocks(answer.suggestions, where, answer.intro),
-                                   answer.intro))
+                                   answer.intro, event))
         posted = []
         for card in answer.cards:
-            ts = self.post(client, where, answer_blocks(card, where), card.rendered.fallback)
+            ts = self.post(client, where, answer_blocks(card, where), card.rendered.fallback, event)
             if ts:
                 posted.append((card, ts))
             elif card.claimed:
@@ -117,8 +118,9 @@ class Delivery:
 
     # -- Web API calls --
 
-    def post(self, client: WebClient, where: Where, blocks: list[dict], text: str) -> str:
-        """Post in the conversation; the message's ts, or '' when it could not be posted (logged)."""
+    def post(self, client: WebClient, where: Where, blocks: list[dict], text: str, event_id: str = "") -> str:
+        """Post in the conversation; the message's ts, or '' when it could not be posted (logged with the
+        channel and the event it answers, never the text)."""
         message = {"channel": where.channel, "blocks": blocks, "text": text, "unfurl_links": False,
                    "unfurl_media": False}
         if where.thread_ts:
@@ -134,7 +136,8 @@ class Delivery:
             landed = self.landed.take(post_id)
             if landed:
                 return landed  # its reply was lost, but the post is there
-            log.warning("chat.postMessage to %s failed: %s", where.channel, reason(exc))
+            log.warning("chat.postMessage to %s%s failed: %s", where.channel,
+                        f" for event {event_id}" if event_id else "", reason(exc))
             return ""
 
     def ephemeral(self, client: WebClient, where: Where, user: str, blocks: list[dict], text: str) -> bool:

@@ -77,3 +77,16 @@ def test_every_post_carries_the_id_a_retry_looks_for(fake, slack):
     paste(slack, "CTAG")
     (post,) = fake.wait_for("chat.postMessage")
     assert post.args["metadata"]["event_type"] == "fixit_answer" and post.args["metadata"]["event_payload"]["post_id"]
+
+
+def test_a_post_that_fails_for_good_is_logged_with_its_event_and_channel_only(fake, slack, caplog):
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    fake.fail_next("chat.postMessage", 200, body={"ok": False, "error": "channel_not_found"})
+    assert slack.event(message(INT771, ts="1700010999.000001", channel="CGONE"), event_id="EvGONE1")[0] == 200
+    fake.wait_for("chat.postMessage!200")
+    fake.settle(0.5)
+    (line,) = [r.getMessage() for r in caplog.records if "chat.postMessage to CGONE" in r.getMessage()]
+    assert "EvGONE1" in line and "channel_not_found" in line
+    assert "batches for this reporting period" not in caplog.text and "xoxb-test" not in caplog.text
