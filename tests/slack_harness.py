@@ -42,6 +42,7 @@ class FakeSlack(LoopbackServer):
         self.drops: dict[str, int] = {}                 # method: how many calls to carry out, then drop unanswered
         self.messages: dict[str, list[dict]] = {}       # channel: messages posted, as Slack stores them
         self.slow: dict[str, float] = {}                # channel: seconds each post there takes
+        self.stalls: dict[str, list[float]] = {}        # method: stall this long, then drop, undone
         self.waiters: dict[str, threading.Event] = {}
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self._ts = itertools.count(1)
@@ -54,6 +55,13 @@ class FakeSlack(LoopbackServer):
                 **self.parse(body, headers.get("Content-Type", ""))}
         path = parsed.path
         name = "response_url" if path.startswith("/response/") else path.rsplit("/", 1)[-1]
+        with self._lock:
+            stall = self.stalls.get(name)
+            if stall:
+                self.stalls[name] = stall[1:]
+        if stall:
+            time.sleep(stall[0])
+            return DROP  # never carried out, and no answer before the client gave up
         delay = self.slow.get(str(args.get("channel", "")), 0.0)
         if delay:
             time.sleep(delay)  # Slack slow for that channel (its handler thread waits; the others do not)
@@ -64,6 +72,11 @@ class FakeSlack(LoopbackServer):
                 return DROP  # done, but the answer never leaves: the client cannot tell whether it was
         payload = answer if isinstance(answer, bytes) else json.dumps(answer).encode()  # bytes: a garbled reply
         return status, {"Content-Type": "application/json", **extra}, payload
+
+    def stall_next(self, method: str, seconds: float) -> None:
+        """The next call of `method` waits `seconds` (past the client's timeout), is not carried out, and gets
+        no answer."""
+        self.stalls.setdefault(method, []).append(seconds)
 
     def drop_next(self, method: str, count: int = 1) -> None:
         """Carry out the next `count` calls of `method`, then close the connection without answering."""
@@ -162,6 +175,7 @@ class FakeSlack(LoopbackServer):
             self.drops.clear()
             self.messages.clear()
             self.slow.clear()
+            self.stalls.clear()
             self.waiters.clear()
 
 

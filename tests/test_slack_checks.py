@@ -115,3 +115,17 @@ def test_rejected_credentials_are_told_to_admins_privately_once(slack):
     dms = [c for c in fake.of("chat.postMessage") if c.args["channel"] == "UADMIN"]
     assert len(dms) == 1 and "credentials were rejected" in dms[0].args["text"]
     assert "us3r-Pa55" not in json.dumps([c.args for c in fake.calls])
+
+
+def test_check_my_workspace_never_reads_the_workspace_a_tampered_value_names(slack):
+    """No channel in the payload, and a value naming the workspace's channel: nothing is checked."""
+    fake, intacct, sender = slack
+    value = Where("CACME", ts()).value("INT771")
+    sender.interactive({"type": "block_actions", "user": {"id": "U0001"}, "team": {"id": "TOTHER"},
+                        "container": {"type": "message", "is_ephemeral": True},
+                        "response_url": fake.response_url("tamper"),
+                        "actions": [{"type": "button", "action_id": CHECK_WORKSPACE, "value": value,
+                                     "block_id": "b", "action_ts": "1.1"}]})
+    (reply,) = fake.wait_for("response_url")
+    assert "isn't connected to a workspace" in reply.args["text"]
+    assert intacct.requests == []

@@ -90,3 +90,11 @@ def test_a_post_that_fails_for_good_is_logged_with_its_event_and_channel_only(fa
     (line,) = [r.getMessage() for r in caplog.records if "chat.postMessage to CGONE" in r.getMessage()]
     assert "EvGONE1" in line and "channel_not_found" in line
     assert "batches for this reporting period" not in caplog.text and "xoxb-test" not in caplog.text
+
+
+def test_a_post_that_times_out_unposted_is_posted_again(fake, slack):
+    fake.stall_next("chat.postMessage", 11)   # longer than the client's 10 s timeout; Slack never took it
+    ts = paste(slack, "CSTALL")
+    (post,) = fake.wait_for("chat.postMessage", timeout=25)
+    assert post.args["thread_ts"] == ts and len(fake.messages["CSTALL"]) == 1
+    assert fake.of("conversations.replies")    # it looked first
