@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 
 import pytest
 from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, eventually, message
@@ -113,3 +114,105 @@ def test_postgresql_unreachable_at_start_still_answers(fake):
         assert post.args["thread_ts"] == "1700030300.000001"
     finally:
         server.close()
+
+
+class TcpProxy:
+    """127.0.0.1 → the test PostgreSQL, which the test can cut (as if the server stopped) and restore."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        import socket
+        import threading
+
+        self.target, self.socket_module, self.threading = target, socket, threading
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.up = True
+        self.open: list = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            server = self.socket_module.create_connection(self.target)
+            self.open += [client, server]
+            for a, b in ((client, server), (server, client)):
+                self.threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def pipe(source, sink) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        self.up = False
+        for s in self.open:
+            try:
+                s.shutdown(self.socket_module.SHUT_RDWR)
+            except OSError:
+                pass
+        self.open.clear()
+
+    def restore(self) -> None:
+        self.up = True
+
+    def close(self) -> None:
+        self.cut()
+        self.listener.close()
+
+
+def test_postgresql_stopping_while_running_loses_nothing(fake, caplog):
+    url = os.environ.get("FIXIT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set FIXIT_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL when it can)")
+    from sqlalchemy.engine import make_url
+
+    real = make_url(url)
+    proxy = TcpProxy((real.host or "127.0.0.1", real.port or 5432))
+    server = serve(fake, real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    caplog.set_level(logging.WARNING)
+    run = f"17{int(time.time()) % 100_000_000:08d}"   # this database outlives the test: threads of this run only
+    try:
+        sender = SlackSender(server.url)
+        sender.event(message(INT771, ts=f"{run}.000001"), event_id=f"EvPGUP{os.getpid()}")
+        fake.wait_for("chat.postMessage")
+        proxy.cut()                                   # PostgreSQL "stops"
+        fake.reset()
+        event = message(INT771, ts=f"{run}.000002")
+        for retry in (None, 1):
+            sender.event(event, event_id=f"EvPGDOWN{os.getpid()}", retry_num=retry)
+        (post,) = fake.wait_for("chat.postMessage", timeout=15)
+        voter = f"UPG{os.getpid()}{os.urandom(2).hex()}"
+        sender.click(HELPFUL, Where("C0001", f"{run}.000002").value("INT771"), fake.response_url("pg"),
+                     user=voter)
+        fake.wait_for("response_url", timeout=15)
+        fake.settle(0.5)
+        assert len(fake.of("chat.postMessage")) == 1 and post.args["thread_ts"] == f"{run}.000002"
+        assert f"EvPGDOWN{os.getpid()}" in caplog.text
+        proxy.restore()                               # and comes back
+        store = server.runtime.store
+        eventually(lambda: store.first_delivery(f"probe-{os.urandom(4).hex()}") and not store.degraded, timeout=15)
+        assert store.thread_entries("C0001", f"{run}.000002") == ["INT771"]
+        from sqlalchemy import select
+
+        from bot.store import feedback
+        with store.engine.connect() as conn:
+            votes = conn.execute(select(feedback.c.vote).where(feedback.c.user_id == voter)).all()
+        assert [v[0] for v in votes] == ["up"]     # kept while PostgreSQL was away, written when it was back
+    finally:
+        server.close()
+        proxy.close()
