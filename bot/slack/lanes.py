@@ -14,7 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger("fixit.slack")
-THREADS = 32
+THREADS = 8
 PER_CHANNEL = 4
 
 
