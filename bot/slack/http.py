@@ -68,6 +68,10 @@ class FixitRequestHandler(SlackRequestHandler):
             response = self.app.dispatch(request)
         else:
             response = await asyncio.to_thread(self.app.dispatch, request)
+        if response.status == 404:
+            # an event or interaction Fixit has no listener for: acknowledged, or Slack retries it
+            log.debug("no listener for a %s request", request.body.get("type") or "form")
+            return reply(200, "")
         return AsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
 
     def signed(self, body: str, headers: dict[str, str]) -> bool:
@@ -97,5 +101,8 @@ async def read_body(receive, content_length: str) -> bytes | None:
 
 
 def reply(status: int, error: str) -> AsgiHttpResponse:
+    """A response Fixit makes itself: an error, or (no error) an empty acknowledgement."""
+    if not error:
+        return AsgiHttpResponse(status=status, body="")
     return AsgiHttpResponse(status=status, headers={"content-type": ["application/json"]},
                             body=json.dumps({"error": error}))

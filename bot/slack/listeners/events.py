@@ -28,8 +28,14 @@ def message_of(body: dict, event: dict, text: str) -> Message:
 def handle_message(body, event, client, context) -> None:
     bot_user_id = context.get("bot_user_id") or ""
     text = event.get("text") or ""
-    if not is_from_a_person(event, bot_user_id) or (bot_user_id and f"<@{bot_user_id}" in text):
-        return  # a message that mentions Fixit is answered as a mention
+    if not is_from_a_person(event, bot_user_id):
+        return
+    if event.get("channel_type") == "im":
+        # in a DM with Fixit everything is addressed to it (and Slack sends no app_mention there)
+        handle_mention(body, event, client, context)
+        return
+    if bot_user_id and f"<@{bot_user_id}" in text:
+        return  # answered as the app_mention Slack sends too
     delivery = context["delivery"]
     message = message_of(body, event, text)
     delivery.later(client, delivery.answerer.channel_message(message), message.where, message.user)
