@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,16 +105,30 @@ def number(get, key: str, default: float, what: str) -> float:
     return value
 
 
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]+$")
+
+
 def parse_channel_modes(text: str) -> dict[str, str]:
     """`C0123=mention-only,C0456=off` → {channel: mode}."""
     modes = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
-        channel, _, mode = item.partition("=")
-        mode = mode.strip()
+        channel, equals, mode = (part.strip() for part in item.partition("="))
+        if not equals:
+            raise ValueError(f"FIXIT_CHANNEL_MODES: {item!r}: write CHANNEL_ID=MODE, e.g. C0123ABCD=off "
+                             f"(pairs separated by commas)")
+        check_channel_id(channel, f"FIXIT_CHANNEL_MODES: {item!r}")
         if mode not in CHANNEL_MODES:
             raise ValueError(f"FIXIT_CHANNEL_MODES: {item!r}: mode must be one of {', '.join(CHANNEL_MODES)}")
-        modes[channel.strip()] = mode
+        modes[channel] = mode
     return modes
+
+
+def check_channel_id(channel: str, where: str) -> None:
+    if not channel:
+        raise ValueError(f"{where}: the channel id is missing (e.g. C0123ABCD=off)")
+    if not _CHANNEL_ID.match(channel):
+        raise ValueError(f"{where}: {channel!r} is not a channel id: use the id Slack shows in the channel's "
+                         f"details (C0123ABCD), not its name")
 
 
 def read_channels_file(path: Path) -> tuple[str, dict[str, str]]:
@@ -123,10 +138,15 @@ def read_channels_file(path: Path) -> tuple[str, dict[str, str]]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise ValueError(f"FIXIT_CHANNELS_FILE: {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("channels") or {}, dict):
+        raise ValueError(f"FIXIT_CHANNELS_FILE: {path}: write a mapping, e.g. `default: auto` and "
+                         f"`channels: {{C0123ABCD: mention-only}}` (see channels.example.yml)")
     # YAML reads a bare `off` as false (and `on` as true)
     as_mode = lambda v: "off" if v is False else "auto" if v is True else str(v)  # noqa: E731
-    channels = {str(k): as_mode(v) for k, v in (data.get("channels") or {}).items()}
+    channels = {str(k).strip(): as_mode(v) for k, v in (data.get("channels") or {}).items()}
+    for channel in channels:
+        check_channel_id(channel, f"FIXIT_CHANNELS_FILE: {path}")
     bad = [f"{k}={v}" for k, v in channels.items() if v not in CHANNEL_MODES]
     default = as_mode(data["default"]) if data.get("default") is not None else ""
     if bad or (default and default not in CHANNEL_MODES):
