@@ -272,7 +272,7 @@ def cmd_run(args) -> int:
 def cmd_serve(args) -> int:
     import logging
 
-    from bot.slack.app import serve_http, serve_socket_mode
+    from bot.slack.app import ConfigError, serve_http, serve_socket_mode
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = args.settings
@@ -291,7 +291,7 @@ def cmd_serve(args) -> int:
             raise CliError("SLACK_APP_TOKEN is not set: set it for Socket Mode, or use `serve --http`")
     except SlackApiError as exc:
         raise CliError(f"Slack refused the bot token ({exc.response.get('error')})") from None
-    except WorkspacesError as exc:
+    except (WorkspacesError, ConfigError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:
         raise CliError(f"could not reach the Slack Web API at {settings.api_url} ({exc})") from None

@@ -46,3 +46,17 @@ def test_a_bad_setting_is_one_line_without_a_traceback(tmp_path):
     assert done.returncode == 2
     assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert "FIXIT_CHANNEL_MODES" in done.stderr and "CHANNEL_ID=MODE" in done.stderr
+
+
+def test_serving_a_kb_folder_that_holds_nothing_refuses_to_start_in_one_line(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": "http://127.0.0.1:9/api/",
+           "FIXIT_KB_DIR": str(tmp_path / "missing"), "FIXIT_KB_LAST_GOOD": str(tmp_path / "no-copy"),
+           "FIXIT_DATABASE_URL": f"sqlite:///{tmp_path / 'fixit.db'}"}
+    done = subprocess.run([sys.executable, "-m", "bot", "serve", "--http", "--port", "0"], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 2
+    errors = [line for line in done.stderr.splitlines() if line.startswith("fixit:")]
+    assert "Traceback" not in done.stderr and len(errors) == 1
+    assert "FIXIT_KB_DIR" in errors[0] and "missing" in errors[0]
+    assert "serving /slack/events" not in done.stderr   # no "serving on http://…" line before the error

@@ -68,6 +68,10 @@ def landed_in(api_url: str, connections: KeptConnections):
     return landed
 
 
+class ConfigError(ValueError):
+    """A setting the server cannot start with; the message names it and what to write instead."""
+
+
 @dataclass
 class Runtime:
     app: App
@@ -81,6 +85,10 @@ class Runtime:
 def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
     reloader = Reloader(settings.kb_path, lambda kb: Fixit(kb).prerendered(), interval=settings.kb_poll_seconds,
                         keep=Path(settings.kb_last_good) if settings.kb_last_good else None)
+    if not reloader.current.kb.entries:
+        raise ConfigError(f"FIXIT_KB_DIR: {settings.kb_path}: no knowledge-base entries could be loaded "
+                          f"({'; '.join(map(str, reloader.current.kb.problems[:3])) or 'no entry files'}); "
+                          f"point it at a folder of entries, or leave it empty for the bundled one")
     store = ResilientStore(settings.database_url, settings.unmatched_retention_days)
     install_log_redaction()
     answerer = Answerer(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
@@ -140,14 +148,16 @@ def serve_http(settings: Settings, host: str, port: int, workers: int = 1) -> No
 
     if not settings.signing_secret:
         raise SystemExit("fixit: SLACK_SIGNING_SECRET is required for HTTP mode")
-    log.info("serving /slack/events on http://%s:%d with %d worker(s)", host, port, workers)
     if workers > 1:  # worker processes share the store (claims are made in the database)
         if settings.kb_dir:  # workers read their settings from the environment: pass on `--kb`
             os.environ["FIXIT_KB_DIR"] = settings.kb_dir
+        log.info("serving /slack/events on http://%s:%d with %d workers", host, port, workers)
         uvicorn.run("bot.slack.app:asgi_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="info", access_log=False)
     else:
-        uvicorn.run(asgi_app(build_runtime(settings)), host=host, port=port, log_level="info", access_log=False)
+        app = asgi_app(build_runtime(settings))   # a setting it cannot start with stops it here, before "serving"
+        log.info("serving /slack/events on http://%s:%d", host, port)
+        uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
 def serve_socket_mode(settings: Settings) -> None:
