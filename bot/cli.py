@@ -191,7 +191,15 @@ def cmd_eval(args) -> int:
         raise CliError(f"{args.file}: no such file")
     fixit = Fixit(load(args))
     report = evaluate(fixit.matcher, args.file)
+    if not report.pastes.total and not report.chatter.total:
+        problems = "; ".join(report.bad_lines[:3])
+        raise CliError(f"{args.file}: no labelled lines to score"
+                       + (f" ({problems})" if problems else "") + ': write one {"text": …, "expect": [ids]} per line')
     print(format_eval(report, args.show))
+    if report.bad_lines and (args.min_pastes or args.min_silence):
+        print(f"fixit: {len(report.bad_lines)} malformed line(s) in {args.file}: a threshold is not checked on "
+              f"a partial file", file=sys.stderr)
+        return 1
     if report.pastes.rate < args.min_pastes or report.chatter.rate < args.min_silence:
         return 1
     return 0

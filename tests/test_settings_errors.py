@@ -60,3 +60,21 @@ def test_serving_a_kb_folder_that_holds_nothing_refuses_to_start_in_one_line(tmp
     assert "Traceback" not in done.stderr and len(errors) == 1
     assert "FIXIT_KB_DIR" in errors[0] and "missing" in errors[0]
     assert "serving /slack/events" not in done.stderr   # no "serving on http://…" line before the error
+
+
+@pytest.mark.parametrize("content", ["", "\n\n", "not json\n{\"nope\": 1}\n"])
+def test_eval_on_a_file_with_nothing_to_score_fails_in_one_line(tmp_path, content):
+    path = tmp_path / "set.jsonl"
+    path.write_text(content, encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "bot", "eval", str(path), "--min-pastes", "0.9"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "100.00%" not in done.stdout
+    assert "no labelled lines" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_eval_with_a_threshold_fails_on_a_partly_malformed_file(tmp_path):
+    path = tmp_path / "set.jsonl"
+    path.write_text('{"text": "INT771", "expect": ["INT771"]}\nnot json\n', encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "bot", "eval", str(path), "--min-pastes", "0.5"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "malformed" in done.stderr
