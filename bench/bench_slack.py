@@ -243,7 +243,7 @@ def loopback_slack(tls: bool, tmp: str) -> tuple[FakeSlack, dict[str, str]]:
     """The fake Slack, over HTTPS with a CA made for this run when `tls`; and what the servers need to trust
     it the way a deployment does: SSL_CERT_FILE (read by Python's default SSL context) names this machine's
     whole CA bundle with the run's CA added, so that loading the trust store costs what it costs in
-    production (a file holding only the run's CA loads some 100 times faster)."""
+    production (docs/benchmarks.md says what a file of the run's CA alone hides)."""
     if not tls:
         return FakeSlack(), {}
     import ssl

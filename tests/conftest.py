@@ -73,3 +73,38 @@ def good_entry():
     def make(entry_id: str = "INT990", message: str = "The flux capacitor is misaligned in Sage Intacct."):
         return GOOD_ENTRY.format(id=entry_id, message=message)
     return make
+
+
+# The served app against a loopback Slack: one of each per test module (a module may define its own).
+
+@pytest.fixture(scope="module")
+def fake():
+    from slack_harness import FakeSlack
+
+    fake = FakeSlack()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture(scope="module")
+def server(fake, tmp_path_factory):
+    from slack_harness import SECRET, FixitServer
+
+    from bot.settings import Settings
+    from bot.slack.app import build_runtime
+
+    db = tmp_path_factory.mktemp("db") / "fixit.db"
+    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
+                        database_url=f"sqlite:///{db}")
+    server = FixitServer(build_runtime(settings, watch=False))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def slack(fake, server):
+    """Signed requests to the served app, the fake's record cleared first."""
+    from slack_harness import SlackSender
+
+    fake.reset()
+    return SlackSender(server.url)

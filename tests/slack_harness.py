@@ -22,6 +22,7 @@ from loopback import DROP, LoopbackServer
 from slack_sdk.signature import SignatureVerifier
 
 SECRET = "test-signing-secret"
+INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
 BOT_USER = "UFIXITBOT"
 
 

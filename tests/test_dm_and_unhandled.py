@@ -4,37 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import yaml
-from slack_harness import BOT_USER, SECRET, FakeSlack, FixitServer, SlackSender, message
-
-from bot.settings import Settings
-from bot.slack.app import build_runtime
+from slack_harness import BOT_USER, message
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def fake():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
-def server(fake, tmp_path_factory):
-    db = tmp_path_factory.mktemp("db") / "fixit.db"
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{db}")
-    server = FixitServer(build_runtime(settings, watch=False))
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def slack(fake, server):
-    fake.reset()
-    return SlackSender(server.url)
 
 
 def dm(text: str, ts: str) -> dict:

@@ -4,7 +4,7 @@ store and a real client posting to the loopback Slack (no Bolt app in between)."
 from __future__ import annotations
 
 import pytest
-from slack_harness import BOT_USER, FakeSlack
+from slack_harness import BOT_USER, INT771, FakeSlack
 
 from bot.answer import Answerer, Where
 from bot.pipeline import Fixit
@@ -15,8 +15,6 @@ from bot.slack.deliver import Delivery
 from bot.slack.listeners import actions, commands, events
 from bot.slack.transport import KeptConnections
 from bot.store import Store
-
-INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
 
 
 @pytest.fixture(scope="module")

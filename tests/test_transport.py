@@ -7,13 +7,11 @@ import ssl
 
 import pytest
 import trustme
-from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, message
+from slack_harness import INT771, SECRET, FakeSlack, FixitServer, SlackSender, message
 
 from bot.settings import Settings
 from bot.slack.app import LISTENER_THREADS, build_client, build_runtime
 from bot.slack.transport import KeptConnections
-
-INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
 
 
 @pytest.fixture

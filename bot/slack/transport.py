@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import io
 import json
-import logging
 import select
 import socket
 import ssl
@@ -26,7 +25,6 @@ from urllib.request import Request
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackRequestError
 
-log = logging.getLogger("fixit.slack")
 STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError,
          ssl.SSLEOFError, ssl.SSLZeroReturnError)
 

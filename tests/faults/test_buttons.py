@@ -6,37 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender
 from sqlalchemy import select
 
 from bot.answer import Where
-from bot.settings import Settings
-from bot.slack.app import build_runtime
 from bot.slack.cards import HELPFUL, PICK, SHARE
 from bot.store import feedback
-
-
-@pytest.fixture(scope="module")
-def fake():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
-def server(fake, tmp_path_factory):
-    db = tmp_path_factory.mktemp("db") / "fixit.db"
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{db}")
-    server = FixitServer(build_runtime(settings, watch=False))
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def slack(fake, server):
-    fake.reset()
-    return SlackSender(server.url)
 
 
 def test_share_posts_where_it_was_pressed_not_where_the_value_says(fake, slack):

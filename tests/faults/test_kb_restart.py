@@ -7,14 +7,13 @@ import logging
 import shutil
 from pathlib import Path
 
-from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, message
+from slack_harness import INT771, SECRET, FakeSlack, FixitServer, SlackSender, message
 
 from bot.kb.watch import Reloader
 from bot.settings import Settings
 from bot.slack.app import build_runtime
 
 BUNDLED = Path(__file__).resolve().parents[2] / "knowledge"
-INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
 
 
 def kb_copy(tmp_path) -> Path:

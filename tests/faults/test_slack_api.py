@@ -4,36 +4,7 @@ is retried and the answer still goes out; a post whose reply was lost after Slac
 from __future__ import annotations
 
 import pytest
-from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, message
-
-from bot.settings import Settings
-from bot.slack.app import build_runtime
-
-INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
-
-
-@pytest.fixture(scope="module")
-def fake():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
-def server(fake, tmp_path_factory):
-    db = tmp_path_factory.mktemp("db") / "fixit.db"
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{db}")
-    server = FixitServer(build_runtime(settings, watch=False))
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def slack(fake, server):
-    fake.reset()
-    return SlackSender(server.url)
-
+from slack_harness import INT771, message
 
 _n = iter(range(1, 10_000))
 

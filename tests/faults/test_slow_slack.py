@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import time
 
-from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, message
+from slack_harness import INT771, SECRET, FakeSlack, FixitServer, SlackSender, message
 
 from bot.settings import Settings
 from bot.slack.app import build_runtime
-
-INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
 
 
 def test_ten_slow_posts_do_not_delay_another_channels_answer(tmp_path):

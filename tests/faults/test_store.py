@@ -9,15 +9,13 @@ import os
 import time
 
 import pytest
-from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, eventually, message
+from slack_harness import INT771, SECRET, FakeSlack, FixitServer, SlackSender, eventually, message
 
 from bot.answer import Where
 from bot.settings import Settings
 from bot.slack.app import build_runtime
 from bot.slack.cards import HELPFUL
 from bot.store import resilient
-
-INT771 = "INT771 Export Error: Export not completed. The batches for this reporting period are closed in Sage Intacct."
 
 
 @pytest.fixture

@@ -12,34 +12,9 @@ import time
 import urllib.parse
 
 import pytest
-from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, message
+from slack_harness import SECRET, message
 
-from bot.settings import Settings
-from bot.slack.app import build_runtime
 from bot.slack.http import MAX_BODY_BYTES
-
-
-@pytest.fixture(scope="module")
-def fake():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
-def server(fake, tmp_path_factory):
-    db = tmp_path_factory.mktemp("db") / "fixit.db"
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{db}")
-    server = FixitServer(build_runtime(settings, watch=False))
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def slack(fake, server):
-    fake.reset()
-    return SlackSender(server.url)
 
 
 def raw_post(server, body: bytes, headers: dict) -> tuple[int, bytes, float]:
@@ -78,7 +53,7 @@ def test_a_badly_signed_request_is_401_and_its_body_never_logged(server, slack, 
     status, _ = slack.send(body.encode(), "application/json", signature="v0=" + "0" * 64)
     assert status == 401
     assert "SECRET-PASTE-TEXT" not in caplog.text
-    assert "invalid signature" in caplog.text or "valid signature" in caplog.text
+    assert "refused a request without a valid signature" in caplog.text
 
 
 @pytest.mark.parametrize("timestamp", ["not-a-number", "", "12.5", "-1"])
