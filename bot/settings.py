@@ -44,6 +44,7 @@ class Settings:
     kb_poll_seconds: float = 2.0   # how often the server looks for KB edits; 0: only on SIGHUP
     ca_file: str = ""              # CA bundle trusted for Slack's API (SSL_CERT_FILE); empty: the system's
     kb_last_good: str = ""         # where the last good KB is kept for restarts; empty: nowhere
+    tool_name: str = ""            # the expense tool's name in answers (FIXIT_TOOL_NAME); empty: the KB's own
 
     @property
     def kb_path(self) -> Path:
@@ -74,6 +75,7 @@ class Settings:
             kb_poll_seconds=number(get, "FIXIT_KB_POLL_SECONDS", 2.0, "a number of seconds (0: reload on SIGHUP only)"),
             ca_file=get("SSL_CERT_FILE"),
             kb_last_good=get("FIXIT_KB_LAST_GOOD", ".fixit/kb-last-good"),
+            tool_name=get("FIXIT_TOOL_NAME"),
         )
         if settings.ca_file and not Path(settings.ca_file).is_file():
             raise ValueError(f"SSL_CERT_FILE: {settings.ca_file!r} is not a file (a PEM bundle of the CAs to trust, "
