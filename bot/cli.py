@@ -15,7 +15,7 @@ MAX_STDIN_BYTES = 5_000_000
 
 
 class CliError(Exception):
-    """A user-facing failure: printed as one line, exit status 2."""
+    """A user-facing failure: each argument printed as one line, exit status 2."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         args.settings = settings_for(args)   # built once; every command reads its settings from here
         return args.handler(args)
     except CliError as exc:
-        print(f"fixit: {exc}", file=sys.stderr)
+        for problem in exc.args:
+            print(f"fixit: {problem}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -258,10 +259,10 @@ def cmd_console(args) -> int:
 
 def settings_for(args) -> Settings:
     """The settings, from the environment and `.env`, with the command line's `--kb` over FIXIT_KB_DIR."""
-    try:
-        settings = Settings.load()
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    settings = Settings.load(strict=False)
+    # the server says these with its own start-up problems, all at once; every other command stops here
+    if settings.problems and args.handler not in (cmd_serve, cmd_run):
+        raise CliError(*settings.problems)
     if getattr(args, "kb", None):
         settings.kb_dir = str(args.kb)
     return settings
@@ -271,6 +272,8 @@ def cmd_run(args) -> int:
     settings = args.settings
     if settings.slack_configured and settings.app_token:
         return cmd_serve(args)
+    if settings.problems:
+        raise CliError(*settings.problems)
     if settings.slack_configured:
         print("fixit: SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is not; run `python -m bot serve --http` for "
               "HTTP mode. Opening the offline console.", file=sys.stderr)
@@ -283,24 +286,11 @@ def cmd_serve(args) -> int:
     from bot.slack.app import ConfigError, serve_http, serve_socket_mode
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = args.settings
-    if not settings.bot_token:
-        raise CliError("SLACK_BOT_TOKEN is not set (see .env.example)")
-    from slack_sdk.errors import SlackApiError
-
-    from bot.checks.workspaces import WorkspacesError
-
     try:
         if getattr(args, "http", False):
-            serve_http(settings, args.host, args.port, args.workers)
-        elif settings.app_token:
-            serve_socket_mode(settings)
+            serve_http(args.settings, args.host, args.port, args.workers)
         else:
-            raise CliError("SLACK_APP_TOKEN is not set: set it for Socket Mode, or use `serve --http`")
-    except SlackApiError as exc:
-        raise CliError(f"Slack refused the bot token ({exc.response.get('error')})") from None
-    except (WorkspacesError, ConfigError) as exc:
-        raise CliError(str(exc)) from None
-    except OSError as exc:
-        raise CliError(f"could not reach the Slack Web API at {settings.api_url} ({exc})") from None
+            serve_socket_mode(args.settings)
+    except ConfigError as exc:
+        raise CliError(*exc.problems) from None
     return 0

@@ -45,6 +45,9 @@ class Settings:
     ca_file: str = ""              # CA bundle trusted for Slack's API (SSL_CERT_FILE); empty: the system's
     kb_last_good: str = ""         # where the last good KB is kept for restarts; empty: nowhere
     tool_name: str = ""            # the expense tool's name in answers (FIXIT_TOOL_NAME); empty: the KB's own
+    health_port: int = 0           # Socket Mode: serve /healthz and /readyz on this port; 0: not at all
+    health_host: str = "0.0.0.0"
+    problems: list[str] = field(default_factory=list)   # what Settings.load(strict=False) could not use
 
     @property
     def kb_path(self) -> Path:
@@ -58,9 +61,21 @@ class Settings:
         return bool(self.bot_token)
 
     @classmethod
-    def load(cls, env: dict[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    def load(cls, env: dict[str, str] | None = None, env_file: Path | None = Path(".env"),
+             strict: bool = True) -> Settings:
+        """The settings; SettingsError naming every bad one at once (setting, what it holds, what to write).
+        Not `strict`: the problems are kept in `problems` instead, for the server to say with its own."""
         values = {**(read_env_file(env_file) if env_file else {}), **(os.environ if env is None else env)}
         get = lambda key, default="": (values.get(key) or default).strip()  # noqa: E731
+        problems: list[str] = []
+
+        def checked(read, *args, default=None):
+            try:
+                return read(*args)
+            except ValueError as exc:
+                problems.append(str(exc))
+                return default
+
         settings = cls(
             bot_token=get("SLACK_BOT_TOKEN"),
             signing_secret=get("SLACK_SIGNING_SECRET"),
@@ -70,29 +85,53 @@ class Settings:
             kb_dir=get("FIXIT_KB_DIR"),
             slash_command=get("FIXIT_SLASH_COMMAND", cls.slash_command),
             default_mode=get("FIXIT_DEFAULT_MODE", "auto"),
-            unmatched_retention_days=int(number(get, "FIXIT_UNMATCHED_RETENTION_DAYS", 30, "a number of days")),
+            unmatched_retention_days=int(checked(number, get, "FIXIT_UNMATCHED_RETENTION_DAYS", 30,
+                                                 "a number of days", default=30)),
             workspaces_file=get("FIXIT_WORKSPACES"),
-            kb_poll_seconds=number(get, "FIXIT_KB_POLL_SECONDS", 2.0, "a number of seconds (0: reload on SIGHUP only)"),
+            kb_poll_seconds=checked(number, get, "FIXIT_KB_POLL_SECONDS", 2.0,
+                                    "a number of seconds (0: reload on SIGHUP only)", default=2.0),
             ca_file=get("SSL_CERT_FILE"),
             kb_last_good=get("FIXIT_KB_LAST_GOOD", ".fixit/kb-last-good"),
             tool_name=get("FIXIT_TOOL_NAME"),
+            health_port=int(checked(number, get, "FIXIT_HEALTH_PORT", 0, "a port number (empty: no health port)",
+                                    default=0)),
+            health_host=get("FIXIT_HEALTH_HOST", cls.health_host),
         )
         if settings.ca_file and not Path(settings.ca_file).is_file():
-            raise ValueError(f"SSL_CERT_FILE: {settings.ca_file!r} is not a file (a PEM bundle of the CAs to trust, "
-                             f"or leave it empty for the system's)")
+            problems.append(f"SSL_CERT_FILE: {settings.ca_file!r} is not a file (a PEM bundle of the CAs to trust, "
+                            f"or leave it empty for the system's)")
+        for key, prefix, what in (("SLACK_BOT_TOKEN", "xoxb-", "the Bot User OAuth Token (OAuth & Permissions)"),
+                                  ("SLACK_APP_TOKEN", "xapp-", "an App-Level Token (Basic Information)")):
+            value = get(key)
+            if value and not value.startswith(prefix):
+                problems.append(f"{key}: a {value[:5]!r}… token is not one Fixit can use: write {what}, which "
+                                f"starts with {prefix}")
         if not settings.slash_command.startswith("/"):
             settings.slash_command = "/" + settings.slash_command
         if not settings.api_url.endswith("/"):
             settings.api_url += "/"
-        settings.channel_modes = parse_channel_modes(get("FIXIT_CHANNEL_MODES"))
+        settings.channel_modes = checked(parse_channel_modes, get("FIXIT_CHANNEL_MODES"), default={})
         channels_file = get("FIXIT_CHANNELS_FILE")
         if channels_file:
-            default, modes = read_channels_file(Path(channels_file))
+            default, modes = checked(read_channels_file, Path(channels_file), default=("", {}))
             settings.default_mode = default or settings.default_mode
             settings.channel_modes = {**modes, **settings.channel_modes}
         if settings.default_mode not in CHANNEL_MODES:
-            raise ValueError(f"FIXIT_DEFAULT_MODE must be one of {', '.join(CHANNEL_MODES)}")
+            problems.append(f"FIXIT_DEFAULT_MODE: {settings.default_mode!r}: write one of {', '.join(CHANNEL_MODES)}")
+        if settings.health_port > 65535:
+            problems.append(f"FIXIT_HEALTH_PORT: {settings.health_port} is not a port (1-65535, empty: none)")
+        if problems and strict:
+            raise SettingsError(problems)
+        settings.problems = problems
         return settings
+
+
+class SettingsError(ValueError):
+    """Every setting Fixit cannot run with, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 def number(get, key: str, default: float, what: str) -> float:

@@ -46,6 +46,7 @@ class FakeSlack(LoopbackServer):
         self.stalls: dict[str, list[float]] = {}        # method: stall this long, then drop, undone
         self.waiters: dict[str, threading.Event] = {}
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
+        self.refused_tokens: set[str] = set()           # answered invalid_auth, as Slack answers a bad token
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         super().__init__(tls)
@@ -63,6 +64,10 @@ class FakeSlack(LoopbackServer):
         if stall:
             time.sleep(stall[0])
             return DROP  # never carried out, and no answer before the client gave up
+        token = (headers.get("Authorization") or "").removeprefix("Bearer ")
+        if token and token in self.refused_tokens:
+            self.calls.append(Call(f"{name}!invalid_auth", args, path, time.perf_counter()))
+            return 200, {"Content-Type": "application/json"}, b'{"ok": false, "error": "invalid_auth"}'
         delay = self.slow.get(str(args.get("channel", "")), 0.0)
         if delay:
             time.sleep(delay)  # Slack slow for that channel (its handler thread waits; the others do not)

@@ -103,3 +103,42 @@ def test_socket_mode_slash_command_is_answered_in_its_ack(tmp_path):
         handler.close()
         server.close()
         fake.close()
+
+
+def test_socket_mode_serves_readiness_on_the_health_port(tmp_path):
+    """Socket Mode has no inbound port: FIXIT_HEALTH_PORT serves /healthz and /readyz, ready only while the
+    socket is connected."""
+    import urllib.error
+    import urllib.request
+
+    from slack_harness import free_port
+
+    from bot.slack.app import start_socket_mode
+
+    fake = FakeSlack()
+    server = FakeSocketModeServer([])
+    fake.socket_url = f"ws://127.0.0.1:{server.port}/link"
+    port = free_port()
+    settings = Settings(bot_token="xoxb-test", app_token="xapp-test", api_url=fake.api_url, kb_poll_seconds=0,
+                        database_url=f"sqlite:///{tmp_path / 'fixit.db'}", health_port=port, health_host="127.0.0.1")
+
+    def get(path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    runtime, handler, probes = start_socket_mode(settings)
+    try:
+        assert get("/healthz") == (200, {"ok": True})
+        eventually(lambda: get("/readyz")[0] == 200)
+        assert get("/readyz")[1]["entries"] == len(runtime.reloader.current.kb.entries)
+        handler.close()
+        status, body = get("/readyz")
+        assert status == 503 and body["reason"] == "not connected to Slack in Socket Mode"
+    finally:
+        handler.close()
+        probes.shutdown()
+        server.close()
+        fake.close()

@@ -7,27 +7,37 @@ import logging
 import os
 import signal
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from threading import Event
 
 from slack_bolt import App
+from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.answer import Answerer
 from bot.checks.redact import install_log_redaction
-from bot.checks.workspaces import load_workspaces
+from bot.checks.workspaces import WorkspacesError, load_workspaces
+from bot.kb.last_good import with_last_good
+from bot.kb.loader import load_knowledge_base
 from bot.kb.watch import Reloader
 from bot.pipeline import Fixit
 from bot.settings import Settings
 from bot.slack import listeners
 from bot.slack.deliver import Delivery
+from bot.slack.health import probe, serve_probes
 from bot.slack.http import FixitRequestHandler
 from bot.slack.retry import Landed, SlackFaults, post_id_of
 from bot.slack.transport import KeptClients, KeptConnections, KeptWebClient
 from bot.store.resilient import ResilientStore
+from bot.store.url import url_problem
 
 log = logging.getLogger("fixit.slack")
 LISTENER_THREADS = 8
+STARTUP_LOGGER = logging.getLogger("fixit.slack.startup")
+STARTUP_LOGGER.setLevel(logging.CRITICAL)
 
 
 def api_logger() -> logging.Logger:
@@ -69,7 +79,11 @@ def landed_in(api_url: str, connections: KeptConnections):
 
 
 class ConfigError(ValueError):
-    """A setting the server cannot start with; the message names it and what to write instead."""
+    """Settings the server cannot start with; one line each, naming the setting and what to write instead."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 @dataclass
@@ -80,22 +94,67 @@ class Runtime:
     reloader: Reloader
     store: ResilientStore
     clients: KeptClients
+    identity: dict = field(default_factory=dict)   # auth.test's answer: the bot user, bot id, team
 
 
-def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
+MODE_SETTINGS = {
+    "http": [("signing_secret", "SLACK_SIGNING_SECRET", "is required for HTTP mode: copy the Signing Secret "
+                                                        "from the app's Basic Information")],
+    "socket": [("app_token", "SLACK_APP_TOKEN", "is required for Socket Mode: generate an App-Level Token with "
+                                                "connections:write (Basic Information), or serve --http")],
+}
+
+
+def startup_problems(settings: Settings, mode: str, kb, client: KeptWebClient) -> tuple[list[str], object, dict]:
+    """Every setting the server cannot start with (one line each), the workspaces and auth.test's answer."""
+    problems = list(settings.problems)
+    problems += [f"{name} {what}" for attr, name, what in MODE_SETTINGS.get(mode, []) if not getattr(settings, attr)]
+    if not settings.bot_token:
+        problems.append("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from the app's "
+                        "OAuth & Permissions page")
+    if problem := url_problem(settings.database_url):
+        problems.append(problem)
+    if not kb.entries:
+        problems.append(f"FIXIT_KB_DIR: {settings.kb_path}: no knowledge-base entries could be loaded "
+                        f"({'; '.join(map(str, kb.problems[:3])) or 'no entry files'}); "
+                        f"point it at a folder of entries, or leave it empty for the bundled one")
+    workspaces = None
+    try:
+        workspaces = load_workspaces(settings.workspaces_file)
+    except WorkspacesError as exc:
+        problems.append(f"FIXIT_WORKSPACES: {exc}")
+    identity = {}
+    if settings.bot_token:
+        identity, problem = who_am_i(client, settings.api_url)
+        problems += [problem] if problem else []
+    return problems, workspaces, identity
+
+
+def check_startup(settings: Settings, mode: str) -> None:
+    """The same checks as build_runtime, without building: for a parent process that only starts workers."""
+    kb = with_last_good(load_knowledge_base(settings.kb_path),
+                        Path(settings.kb_last_good) if settings.kb_last_good else None)
+    problems, _, _ = startup_problems(settings, mode, kb, build_client(settings))
+    if problems:
+        raise ConfigError(problems)
+
+
+def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Runtime:
+    """Everything the app serves with. Every setting it cannot start with is found first and raised at once
+    (ConfigError); nothing is served, started or stored before that."""
     reloader = Reloader(settings.kb_path, lambda kb: Fixit(kb).prerendered(), interval=settings.kb_poll_seconds,
                         keep=Path(settings.kb_last_good) if settings.kb_last_good else None)
-    if not reloader.current.kb.entries:
-        raise ConfigError(f"FIXIT_KB_DIR: {settings.kb_path}: no knowledge-base entries could be loaded "
-                          f"({'; '.join(map(str, reloader.current.kb.problems[:3])) or 'no entry files'}); "
-                          f"point it at a folder of entries, or leave it empty for the bundled one")
-    store = ResilientStore(settings.database_url, settings.unmatched_retention_days)
-    install_log_redaction()
-    answerer = Answerer(lambda: reloader.current, store, settings, load_workspaces(settings.workspaces_file))
     connections, landed = KeptConnections(settings.ca_file), Landed()
     client = build_client(settings, connections, landed)
+    problems, workspaces, identity = startup_problems(settings, mode, reloader.current.kb, client)
+    if problems:
+        raise ConfigError(problems)
+    store = ResilientStore(settings.database_url, settings.unmatched_retention_days)
+    install_log_redaction()
+    answerer = Answerer(lambda: reloader.current, store, settings, workspaces)
     clients = KeptClients(client, connections)
     delivery = Delivery(answerer, connections, landed)
+    quiet_bolt_about_its_client()
     app = App(signing_secret=settings.signing_secret or None, client=client, process_before_response=False,
               # listeners wait on the database and the Slack API, but matching holds the GIL: a few threads
               listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit"),
@@ -130,39 +189,88 @@ def build_runtime(settings: Settings, watch: bool = True) -> Runtime:
             signal.signal(signal.SIGHUP, lambda *_: reloader.reload())
         except (ValueError, AttributeError):  # not the main thread, or no SIGHUP on this platform
             pass
-    return Runtime(app, answerer, delivery, reloader, store, clients)
+    return Runtime(app, answerer, delivery, reloader, store, clients, identity)
+
+
+def who_am_i(client: KeptWebClient, api_url: str) -> tuple[dict, str]:
+    """auth.test's answer for the bot token, or a problem naming the setting to fix. One attempt, on the
+    client's connections, without slack_sdk's own error lines: the problem says it once."""
+    once = KeptWebClient(token=client.token, base_url=client.base_url, timeout=10, connections=client.connections,
+                         logger=STARTUP_LOGGER)
+    try:
+        return dict(once.auth_test().data), ""
+    except SlackApiError as exc:
+        error = exc.response.get("error", "")
+        return {}, (f"SLACK_BOT_TOKEN: Slack refused it ({error}): copy the Bot User OAuth Token (xoxb-…) from the "
+                    f"app's OAuth & Permissions page; reinstall the app if it was uninstalled or the token revoked")
+    except (OSError, ValueError) as exc:
+        return {}, (f"SLACK_API_URL: could not reach the Slack Web API at {api_url} ({type(exc).__name__}: "
+                    f"{str(exc)[:160]}); check the network, a proxy, or SSL_CERT_FILE")
+
+
+class _ClientGivenOnPurpose(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN is unused whenever a client is given as well; Fixit gives its own
+    (kept connections, retries) on purpose, built from that same token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+def quiet_bolt_about_its_client() -> None:
+    logger = get_bolt_logger(App)
+    if not any(isinstance(f, _ClientGivenOnPurpose) for f in logger.filters):
+        logger.addFilter(_ClientGivenOnPurpose())
 
 
 def asgi_app(runtime: Runtime) -> FixitRequestHandler:
-    return FixitRequestHandler(runtime.app, runtime.answerer.settings.signing_secret, path="/slack/events")
+    return FixitRequestHandler(runtime.app, runtime.answerer.settings.signing_secret, path="/slack/events",
+                               probe=lambda path: probe(runtime, path))
 
 
 def asgi_from_environment():
     """ASGI app factory for uvicorn worker processes: each builds its own runtime from the environment."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return asgi_app(build_runtime(Settings.load()))
+    return asgi_app(build_runtime(Settings.load(), mode="http"))
 
 
 def serve_http(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
-    if not settings.signing_secret:
-        raise SystemExit("fixit: SLACK_SIGNING_SECRET is required for HTTP mode")
     if workers > 1:  # worker processes share the store (claims are made in the database)
+        check_startup(settings, "http")
         if settings.kb_dir:  # workers read their settings from the environment: pass on `--kb`
             os.environ["FIXIT_KB_DIR"] = settings.kb_dir
         log.info("serving /slack/events on http://%s:%d with %d workers", host, port, workers)
         uvicorn.run("bot.slack.app:asgi_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="info", access_log=False)
     else:
-        app = asgi_app(build_runtime(settings))   # a setting it cannot start with stops it here, before "serving"
+        app = asgi_app(build_runtime(settings, mode="http"))   # a bad setting stops it here, before "serving"
         log.info("serving /slack/events on http://%s:%d", host, port)
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
 
 
-def serve_socket_mode(settings: Settings) -> None:
+def start_socket_mode(settings: Settings):
+    """Connected to Slack in Socket Mode (and serving the probes on FIXIT_HEALTH_PORT, when set): the
+    runtime, the handler and the probes' server (None without a port)."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, mode="socket")
+    handler = SocketModeHandler(runtime.app, settings.app_token)
+    probes = None
+    if settings.health_port:
+        probes = serve_probes(runtime, settings.health_host, settings.health_port, handler.client.is_connected)
     log.info("connecting to Slack in Socket Mode")
-    SocketModeHandler(runtime.app, settings.app_token).start()
+    try:
+        handler.connect()
+    except SlackApiError as exc:
+        if probes is not None:
+            probes.shutdown()
+        raise ConfigError([f"SLACK_APP_TOKEN: Slack refused it ({exc.response.get('error', '')}): generate an "
+                           f"App-Level Token with the connections:write scope (Basic Information)"]) from None
+    log.info("connected to Slack in Socket Mode")
+    return runtime, handler, probes
+
+
+def serve_socket_mode(settings: Settings) -> None:
+    start_socket_mode(settings)
+    Event().wait()

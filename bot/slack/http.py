@@ -12,12 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 
 from slack_bolt import App
 from slack_bolt.adapter.asgi import SlackRequestHandler
 from slack_bolt.adapter.asgi.http_response import AsgiHttpResponse
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
+
+from bot.slack.health import PATHS
 
 log = logging.getLogger("fixit.slack")
 MAX_BODY_BYTES = 1_000_000   # Slack's payloads are a few kB; a message of 40 000 characters fits many times
@@ -28,11 +31,20 @@ class TooLarge(Exception):
 
 
 class FixitRequestHandler(SlackRequestHandler):
-    def __init__(self, app: App, signing_secret: str, path: str = "/slack/events") -> None:
+    def __init__(self, app: App, signing_secret: str, path: str = "/slack/events",
+                 probe: Callable[[str], tuple[int, dict]] | None = None) -> None:
         super().__init__(app, path)
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
+        self.probe = probe
 
     async def __call__(self, scope, receive, send) -> None:
+        if self.probe and scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in PATHS:
+            status, body = await asyncio.to_thread(self.probe, scope["path"])  # the store's probe may wait
+            response = AsgiHttpResponse(status=status, headers={"content-type": ["application/json"]},
+                                        body=json.dumps(body))
+            await send(response.get_response_start())
+            await send(response.get_response_body())
+            return
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != self.path:
             await super().__call__(scope, receive, send)
             return

@@ -122,6 +122,11 @@ class Store:
         self._new_answer = self._insert_new(thread_answers)
         self._new_notice = self._insert_new(notices)
 
+    def ping(self) -> None:
+        """Raises when the database does not answer a trivial query."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1))
+
     def _transaction(self, work: Callable):
         """Run `work(connection)` in a write transaction and return its result. With SQLite, this
         process's threads take turns on a lock, and a file locked by another process is retried at once."""

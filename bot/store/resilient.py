@@ -33,6 +33,11 @@ MAX_PENDING = 10_000
 STORE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, sqlite3.Error)
 
 
+def first_line(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def sqlite_file(url: str) -> Path | None:
     try:
         parsed = make_url(url)
@@ -77,12 +82,25 @@ class ResilientStore:
         except ArgumentError:
             raise  # a URL that can never work is a setting to fix, not a database that is down
         except STORE_ERRORS as exc:
-            self._fail(exc, f"opening the store at {when}")
+            if when == "start":
+                self._down_since, self._next_look = self.clock(), self.clock() + RETRY_SECONDS
+                log.error("FIXIT_DATABASE_URL: %s (%s): answering meanwhile, with what would be stored kept in "
+                          "memory; trying again every %g s", self._unreachable(), first_line(exc), RETRY_SECONDS)
+            else:
+                self._fail(exc, f"opening the store at {when}")
             return False
         self._store = store
         self._errors = STORE_ERRORS + (store.engine.dialect.loaded_dbapi.Error,)
         self._file_id = self._identify()
         return True
+
+    def _unreachable(self) -> str:
+        folder = self.file.expanduser().resolve().parent if self.file is not None else None
+        if folder is not None and not folder.is_dir():
+            return f"the folder of the SQLite file, {folder}, does not exist: create it"
+        if self.file is not None:
+            return f"the SQLite file {self.file} cannot be opened"
+        return f"the database at {make_url(self.url).render_as_string(hide_password=True)} is not reachable"
 
     def _identify(self) -> tuple[int, int] | None:
         if self.file is None:
@@ -100,8 +118,8 @@ class ResilientStore:
             self._next_look = self.clock() + RETRY_SECONDS
         where = f" for event {event_id}" if event_id else ""
         where += f" in {channel}" if channel else ""
-        log.log(logging.ERROR if first else logging.WARNING, "store unavailable (%s: %s): %s%s done in memory%s",
-                type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "", what, where,
+        log.log(logging.ERROR if first else logging.WARNING, "store unavailable (%s): %s%s done in memory%s",
+                first_line(exc), what, where,
                 f"; trying again every {RETRY_SECONDS:g} s" if first else "")
 
     def _available(self) -> Store | None:
@@ -164,6 +182,18 @@ class ResilientStore:
             log.warning("store unavailable: %s%s%s done in memory", what,
                         f" for event {event_id}" if event_id else "", f" in {channel}" if channel else "")
         return fallback()
+
+    def reachable(self) -> bool:
+        """Whether the database answers now (for readiness probes; a failure is logged like any other)."""
+        store = self._available()
+        if store is None:
+            return False
+        try:
+            store.ping()
+            return True
+        except self._errors as exc:
+            self._fail(exc, "a readiness probe")
+            return False
 
     # -- what this process remembers --
 
