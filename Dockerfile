@@ -9,9 +9,9 @@ COPY bot ./bot
 RUN pip wheel --no-cache-dir --disable-pip-version-check --no-deps --wheel-dir /wheels .
 
 FROM python:3.12-slim
-# the package itself (not editable) and the PostgreSQL driver
+# the package itself (not editable), with its postgres extra (psycopg[binary]) for PostgreSQL
 COPY --from=build /wheels /wheels
-RUN pip install --no-cache-dir --disable-pip-version-check /wheels/*.whl "psycopg[binary]>=3.1" \
+RUN pip install --no-cache-dir --disable-pip-version-check "$(echo /wheels/fixit-*.whl)[postgres]" \
     && rm -rf /wheels
 RUN groupadd --system --gid 10001 fixit \
     && useradd --system --uid 10001 --gid 10001 --home-dir /app --no-create-home --shell /usr/sbin/nologin fixit \
