@@ -187,6 +187,7 @@ def cmd_match(args) -> int:
 
 def cmd_eval(args) -> int:
     from bot.authoring.evaluate import evaluate, format_eval
+    from bot.wording import counted
 
     if not args.file.is_file():
         raise CliError(f"{args.file}: no such file")
@@ -198,8 +199,8 @@ def cmd_eval(args) -> int:
                        + (f" ({problems})" if problems else "") + ': write one {"text": …, "expect": [ids]} per line')
     print(format_eval(report, args.show))
     if report.bad_lines and (args.min_pastes or args.min_silence):
-        print(f"fixit: {len(report.bad_lines)} malformed line(s) in {args.file}: a threshold is not checked on "
-              f"a partial file", file=sys.stderr)
+        print(f"fixit: {counted(len(report.bad_lines), 'malformed line')} in {args.file}: a threshold is not "
+              f"checked on a partial file", file=sys.stderr)
         return 1
     if report.pastes.rate < args.min_pastes or report.chatter.rate < args.min_silence:
         return 1
@@ -209,6 +210,7 @@ def cmd_eval(args) -> int:
 def cmd_fit(args) -> int:
     from bot.authoring.fit import DEV_SETS, fit
     from bot.match.decision import MODEL_FILE, Model
+    from bot.wording import counted
 
     try:
         import numpy  # noqa: F401
@@ -227,7 +229,8 @@ def cmd_fit(args) -> int:
     out.write_text(model.to_json(), encoding="utf-8")
     answers = ", ".join(f"{name} at {g.answer:.3f}" for name, g in model.groups.items())
     print(f"wrote {out}: answer {answers}, suggest at {model.suggest:.3f}, "
-          f"{sum(len(g.weights) for g in model.groups.values())} weights, from {model.about['messages']} messages")
+          f"{counted(sum(len(g.weights) for g in model.groups.values()), 'weight')}, from "
+          f"{counted(model.about['messages'], 'message')}")
     for kind, s in model.about["cross_validated"].items():
         print(f"  {kind:<18} n={s['n']:<5} exact/silent {s['exact_or_silent']:.1%}  "
               f"offered/quiet {s['offered_or_quiet']:.1%}")

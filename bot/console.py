@@ -13,6 +13,7 @@ import sys
 from typing import TextIO
 
 from bot.pipeline import Fixit
+from bot.wording import counted
 
 PROMPT = "Paste an error (Ctrl-D to quit):"
 PAUSE_SECONDS = 0.15   # a pasted block arrives at once; a pause this long ends it
@@ -26,7 +27,7 @@ def run_console(fixit: Fixit, stdin: TextIO = sys.stdin, stdout: TextIO = sys.st
             _answer(fixit, text, say)
         stdout.flush()
         return 0
-    say(f"Fixit offline console: {len(fixit.kb)} entries from {fixit.kb.directory}\n{PROMPT}\n")
+    say(f"Fixit offline console: {counted(len(fixit.kb), 'entry', 'entries')} from {fixit.kb.directory}\n{PROMPT}\n")
     stdout.flush()
     for paste in _pastes(stdin.fileno()):
         if paste.strip():

@@ -143,15 +143,19 @@ def test_checks_are_validated_as_data(tmp_path, good_entry):
 def test_system_must_be_one_of_the_systems_file(tmp_path, good_entry):
     path = write_entry(tmp_path, "x/INT990.yaml", good_entry().replace("system: Sage Intacct", "system: Sage intacct"))
     (problem,) = problems_of(tmp_path)
-    assert problem.startswith(f"{path}:3: system 'Sage intacct' is not a system of systems.yaml")
-    assert "did you mean 'Sage Intacct'?" in problem and "NetSuite" in problem
+    assert problem == f"{path}:3: system: 'Sage intacct' — write 'Sage Intacct' (as in knowledge/systems.yaml)"
+    write_entry(tmp_path, "x/INT990.yaml", good_entry().replace("system: Sage Intacct", "system: Acme Ledger"))
+    (problem,) = problems_of(tmp_path)
+    assert problem.startswith(f"{path}:3: system: 'Acme Ledger' is not a system of knowledge/systems.yaml: write "
+                              "one of Sage Intacct, NetSuite,")
 
 
 def test_entry_must_sit_in_its_systems_folder(tmp_path, good_entry):
     path = write_entry(tmp_path, "netsuite/INT990.yaml", good_entry())
     (problem,) = problems_of(tmp_path)
-    assert problem.startswith(f"{path}:3: system is 'Sage Intacct' but the file is in the netsuite/ folder")
-    assert "move it to sage-intacct/" in problem
+    kb = tmp_path.name
+    assert problem == (f"{path}:3: file is in {kb}/netsuite/ but system: Sage Intacct — move it to "
+                       f"{kb}/sage-intacct/ or fix system:")
 
 
 def test_code_must_be_of_the_systems_family(tmp_path, good_entry):
@@ -171,7 +175,8 @@ def test_a_kb_with_its_own_systems_file(tmp_path, good_entry):
     assert kb.problems == [] and kb.systems.names == ("Acme Ledger",) and kb.codes.families == {"ACM": 3}
     assert list(kb.entries) == ["ACM100"]  # systems.yaml itself is not read as an entry
     write_entry(tmp_path, "acme/INT990.yaml", good_entry())
-    assert any("system 'Sage Intacct' is not a system of systems.yaml" in p for p in problems_of(tmp_path))
+    assert any(f"system: 'Sage Intacct' is not a system of {tmp_path.name}/systems.yaml: write one of Acme Ledger"
+               in p for p in problems_of(tmp_path))
 
 
 @pytest.mark.parametrize("text, line, message", [
@@ -208,4 +213,4 @@ def test_an_unclosed_quote_is_reported_at_the_line_it_opens(tmp_path, good_entry
     text = good_entry().replace("title: INT990 Export Error", "title: 'INT990 Export Error")
     path = write_entry(tmp_path, "sage-intacct/INT990.yaml", text)
     (problem,) = problems_of(tmp_path)
-    assert problem.startswith(f"{path}:2: malformed YAML: scanning a quoted scalar, which is not closed")
+    assert problem == f"{path}:2: malformed YAML: a quoted string opened here is never closed (noticed at line 21)"

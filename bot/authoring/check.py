@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.kb import KnowledgeBase, read_chatter
 from bot.match import Matcher
 from bot.render import Renderer
+from bot.wording import counted
 
 CHATTER_FILE = "chatter.txt"
 MIN_CHATTER_LINES = 150
@@ -75,7 +76,7 @@ def check_knowledge_base(kb: KnowledgeBase, chatter: Path | None = None) -> Chec
     lines = read_chatter(chatter)
     report.chatter_lines = len(lines)
     if len(lines) < MIN_CHATTER_LINES:
-        report.problems.append(f"{chatter}: only {len(lines)} lines, at least {MIN_CHATTER_LINES} needed")
+        report.problems.append(f"{chatter}: only {counted(len(lines), 'line')}, at least {MIN_CHATTER_LINES} needed")
     for n, line in lines:
         got = matcher.match(line).answer_ids
         if got:
@@ -91,7 +92,8 @@ def format_report(report: CheckReport, kb: KnowledgeBase) -> str:
     passed = report.examples - len(report.example_failures)
     quiet = report.chatter_lines - len(report.chatter_failures)
     out.append(
-        f"{'OK' if report.ok else 'FAILED'}: {len(kb)} entries, {len(report.problems)} problems, "
+        f"{'OK' if report.ok else 'FAILED'}: {counted(len(kb), 'entry', 'entries')}, "
+        f"{counted(len(report.problems), 'problem')}, "
         f"examples {passed}/{report.examples} answered exactly, describes {report.describes_answered}/"
         f"{report.describes} answered ({report.describes - len(report.describe_failures)} at least offered), "
         f"chatter {quiet}/{report.chatter_lines} silent")

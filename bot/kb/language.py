@@ -9,7 +9,8 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from bot.kb.model import Problem, compose_yaml
+from bot.kb.model import Problem
+from bot.kb.yaml_errors import compose_yaml
 
 LANGUAGE_FILE = "language.yaml"
 LISTS = {
@@ -53,7 +54,7 @@ def load_language(path: Path) -> tuple[Language, list[Problem]]:
     problems: list[Problem] = []
 
     def fail(node, message: str) -> None:
-        problems.append(Problem(path, node.start_mark.line + 1 if node else 1, message))
+        problems.append(Problem(path, node.start_mark.line + 1 if node else 0, message))
 
     if not isinstance(root, MappingNode):
         fail(root, f"the language file must be a mapping with the lists {', '.join(LISTS)}")

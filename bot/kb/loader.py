@@ -12,9 +12,10 @@ import yaml
 
 from bot.codes import CodeFinder
 from bot.kb.language import LANGUAGE_FILE, Language, load_language
-from bot.kb.model import QA, Entry, Fix, Link, Problem, yaml_problem
+from bot.kb.model import QA, Entry, Fix, Link, Problem
 from bot.kb.schema import EntryValidator
 from bot.kb.systems import SYSTEMS_FILE, Systems, load_systems
+from bot.kb.yaml_errors import yaml_problem
 
 MAX_FILE_BYTES = 1_000_000
 BUNDLED_KB = Path(__file__).resolve().parent.parent.parent / "knowledge"
@@ -92,11 +93,13 @@ def load_entry(path: Path, context: tuple[Systems, CodeFinder] | None = None,
     try:
         root = yaml.compose(text, Loader=FAST_LOADER)
     except yaml.YAMLError as exc:
-        return None, [yaml_problem(path, exc)]
+        return None, [yaml_problem(path, exc, text)]
     if root is None:
-        return None, [Problem(path, 1, "file is empty")]
-    folder = path.parent.name if directory is not None and path.parent != directory else ""
-    validator = EntryValidator(*(context or (None, None)), folder=folder)
+        return None, [Problem(path, 0, "file is empty")]
+    parts = path.relative_to(directory).parts if directory is not None else ()
+    folder = parts[0] if len(parts) > 1 else ""  # knowledge/netsuite/old/NS0005.yaml is in netsuite/
+    validator = EntryValidator(*(context or (None, None)), folder=folder,
+                               kb_name=directory.resolve().name if directory is not None else "knowledge")
     data = validator.entry(root)
     problems = [Problem(path, issue.line, issue.message) for issue in validator.issues]
     if data is None:
@@ -118,7 +121,7 @@ def item_lines(root, key: str) -> tuple[int, ...]:
 def read_text(path: Path) -> tuple[str, Problem | None]:
     raw = path.read_bytes()
     if len(raw) > MAX_FILE_BYTES:
-        return "", Problem(path, 1, f"file is larger than {MAX_FILE_BYTES} bytes")
+        return "", Problem(path, 0, f"file is larger than {MAX_FILE_BYTES} bytes")
     try:
         return raw.decode("utf-8"), None
     except UnicodeDecodeError as exc:

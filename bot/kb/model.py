@@ -63,35 +63,9 @@ class Problem:
     """One thing wrong with one KB file, located to the line."""
 
     path: Path
-    line: int
+    line: int | None  # 0 or None: the file as a whole (not found, empty, unreadable)
     message: str
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}: {self.message}"
-
-
-def yaml_problem(path: Path, exc: Exception) -> Problem:
-    """A YAML syntax error, located where the author has to fix it: an unclosed quote or bracket is only
-    noticed at the end of the file, so it is reported at its opening line; anything else where it was
-    found."""
-    context, found = getattr(exc, "context_mark", None), getattr(exc, "problem_mark", None)
-    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    opened = str(getattr(exc, "context", "") or "")
-    if context and any(what in opened for what in ("quoted scalar", "flow sequence", "flow mapping")):
-        where = f" at line {found.line + 1}" if found else ""
-        return Problem(path, context.line + 1, f"malformed YAML: {opened.removeprefix('while ')}, which is not "
-                                               f"closed ({reason}{where})")
-    mark = found or context
-    return Problem(path, mark.line + 1 if mark else 1, f"malformed YAML: {reason}")
-
-
-def compose_yaml(path: Path, what: str):
-    """(the file's YAML node tree, None), or (None, the problem that kept it from being read)."""
-    import yaml
-
-    try:
-        return yaml.compose(path.read_text(encoding="utf-8")), None
-    except OSError as exc:
-        return None, Problem(path, 0, f"cannot read the {what} ({exc.strerror or exc})")
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        return None, yaml_problem(path, exc)
+        """`path:line: message`; a problem with the whole file (line 0 or None) is `path: message`."""
+        return f"{self.path}:{self.line}: {self.message}" if self.line else f"{self.path}: {self.message}"

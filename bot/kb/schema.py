@@ -11,7 +11,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.codes import CodeFinder
-from bot.kb.systems import SYSTEMS_FILE, Systems
+from bot.kb.systems import SYSTEMS_FILE, Systems, name_words
 
 KINDS = ("export", "sync", "connection", "auth", "faq")
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
@@ -40,6 +40,15 @@ TYPE_NAMES = {
 }
 
 
+def colon_hint(node: Node) -> str:
+    """Why a text came out a mapping, when a ': ' inside an unquoted value made it one (`- Note: do this`)."""
+    if isinstance(node, MappingNode) and len(node.value) == 1:
+        key, value = node.value[0]
+        if isinstance(key, ScalarNode) and not key.style and key.start_mark.line == value.start_mark.line:
+            return f" (the ': ' after {key.value!r} makes it a key: put the whole value in quotes)"
+    return ""
+
+
 def line_of(node: Node) -> int:
     return node.start_mark.line + 1
 
@@ -54,15 +63,17 @@ class EntryValidator:
     """Turns a composed YAML document into a plain dict, collecting every problem on the way.
 
     With `systems` (and the `codes` built from them), `system:` must be one of them, the file must sit in
-    that system's folder (`folder`: the folder it is in, "" for the KB's top) and a message's code must be
-    of that system's family.
+    that system's folder (`folder`: the KB's folder it is in, at any depth, "" for the KB's top; `kb_name`:
+    the KB folder's name, for messages) and a message's code must be of that system's family.
     """
 
-    def __init__(self, systems: Systems | None = None, codes: CodeFinder | None = None, folder: str = "") -> None:
+    def __init__(self, systems: Systems | None = None, codes: CodeFinder | None = None, folder: str = "",
+                 kb_name: str = "knowledge") -> None:
         self.issues: list[Issue] = []
         self.systems = systems
         self.codes = codes or CodeFinder(systems.families if systems else {})
         self.folder = folder
+        self.kb_name = kb_name
 
     def fail(self, node: Node, message: str) -> None:
         self.issues.append(Issue(line_of(node), message))
@@ -73,7 +84,7 @@ class EntryValidator:
         if not isinstance(node, ScalarNode) or node.tag != STR_TAG:
             got = "a list" if isinstance(node, SequenceNode) else "a mapping" if isinstance(
                 node, MappingNode) else TYPE_NAMES.get(node.tag, "something else")
-            self.fail(node, f"{what} must be text, got {got}")
+            self.fail(node, f"{what} must be text, got {got}{colon_hint(node)}")
             return None
         value = node.value.strip()
         if required and not value:
@@ -257,17 +268,22 @@ class EntryValidator:
 
     def system_rules(self, node: Node, name: str, code: str) -> None:
         systems = self.systems
+        source = systems.source
+        listed = f"{source.parent.name}/{source.name}" if source else SYSTEMS_FILE
         system = systems.get(name)
         if system is None:
             near = [s.name for s in systems if s.name.lower().replace(" ", "") == name.lower().replace(" ", "")]
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            self.fail(node, f"system {name!r} is not a system of {SYSTEMS_FILE}: {hint}write one of "
-                            f"{', '.join(systems.names)}")
+            near = near or sorted(systems.named_in(name_words(name)))
+            if len(near) == 1:
+                self.fail(node, f"system: {name!r} — write {near[0]!r} (as in {listed})")
+            else:
+                self.fail(node, f"system: {name!r} is not a system of {listed}: write one of "
+                                f"{', '.join(systems.names)}")
             return
         home = systems.by_folder(self.folder) if self.folder else None
         if home is not None and home.name != name:
-            self.fail(node, f"system is {name!r} but the file is in the {self.folder}/ folder, which holds "
-                            f"{home.name} entries: move it to {system.folder}/ or correct `system:`")
+            self.fail(node, f"file is in {self.kb_name}/{self.folder}/ but system: {name} — move it to "
+                            f"{self.kb_name}/{system.folder}/ or fix system:")
         if code and system.prefix and not code.startswith(system.prefix):
             self.fail(node, f"the message's code {code} is not a {name} code ({name} codes start with "
                             f"{system.prefix})")

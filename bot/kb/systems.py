@@ -12,7 +12,8 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.kb.model import Problem, compose_yaml
+from bot.kb.model import Problem
+from bot.kb.yaml_errors import compose_yaml
 
 SYSTEMS_FILE = "systems.yaml"
 _NAME_WORD = re.compile(r"[a-z0-9]+")
@@ -163,7 +164,7 @@ class _Reader:
         top = self.mapping(root, "the systems file", {"systems", "shared"}, {"systems"}) if root else None
         if top is None:
             if root is None:
-                self.problems.append(Problem(self.path, 1, "the systems file is empty"))
+                self.problems.append(Problem(self.path, 0, "the systems file is empty"))
             return Systems()
         systems: list[System] = []
         node = top["systems"]
