@@ -80,8 +80,10 @@ serve-socket: $(STAMP)
 	$(BIN)/python -m bot serve
 
 ready:
-	@$(PYTHON) -c 'import http.client, sys; c = http.client.HTTPConnection("127.0.0.1", $(PORT), timeout=5); \
-	c.request("GET", "/readyz"); r = c.getresponse(); print(r.status, r.read().decode()); sys.exit(r.status != 200)'
+	@$(PYTHON) -c "$$(printf '%s\n' 'import http.client, sys' 'try:' \
+	  ' c = http.client.HTTPConnection("127.0.0.1", $(PORT), timeout=5); c.request("GET", "/readyz")' \
+	  ' r = c.getresponse()' 'except OSError as e:' ' sys.exit("nothing answers on 127.0.0.1:$(PORT) (%s)" % e)' \
+	  'print(r.status, r.read().decode()); sys.exit(r.status != 200)')"
 
 test: $(STAMP)
 	$(BIN)/python -m ruff check bot tests bench
