@@ -47,7 +47,14 @@ class Settings:
     tool_name: str = ""            # the expense tool's name in answers (FIXIT_TOOL_NAME); empty: the KB's own
     health_port: int = 0           # Socket Mode: serve /healthz and /readyz on this port; 0: not at all
     health_host: str = "0.0.0.0"
+    # other apps whose messages Fixit answers like a person's paste: app or bot ids, by channel ("*": every one)
+    answer_apps: dict[str, frozenset[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)   # what Settings.load(strict=False) could not use
+
+    def answers_app(self, channel: str, ids: set[str]) -> bool:
+        """Whether a message another app posted in `channel` (with these app and bot ids) may be answered."""
+        allowed = self.answer_apps.get("*", frozenset()) | self.answer_apps.get(channel, frozenset())
+        return bool(allowed & ids)
 
     @property
     def kb_path(self) -> Path:
@@ -111,11 +118,15 @@ class Settings:
         if not settings.api_url.endswith("/"):
             settings.api_url += "/"
         settings.channel_modes = checked(parse_channel_modes, get("FIXIT_CHANNEL_MODES"), default={})
+        apps = checked(parse_app_ids, get("FIXIT_ANSWER_APPS"), "FIXIT_ANSWER_APPS", default=frozenset())
         channels_file = get("FIXIT_CHANNELS_FILE")
         if channels_file:
-            default, modes = checked(read_channels_file, Path(channels_file), default=("", {}))
+            default, modes, by_channel = checked(read_channels_file, Path(channels_file), default=("", {}, {}))
             settings.default_mode = default or settings.default_mode
             settings.channel_modes = {**modes, **settings.channel_modes}
+            settings.answer_apps = by_channel
+        if apps:
+            settings.answer_apps = {**settings.answer_apps, "*": settings.answer_apps.get("*", frozenset()) | apps}
         if settings.default_mode not in CHANNEL_MODES:
             problems.append(f"FIXIT_DEFAULT_MODE: {settings.default_mode!r}: write one of {', '.join(CHANNEL_MODES)}")
         if settings.health_port > 65535:
@@ -172,8 +183,25 @@ def check_channel_id(channel: str, where: str) -> None:
                          f"details (C0123ABCD), not its name")
 
 
-def read_channels_file(path: Path) -> tuple[str, dict[str, str]]:
-    """A YAML file `{default: auto, channels: {C0123: mention-only}}`."""
+_APP_ID = re.compile(r"^[AB][A-Z0-9]{5,}$")
+
+
+def parse_app_ids(items, where: str) -> frozenset[str]:
+    """App ids (A…) or bot ids (B…), comma separated or as a list."""
+    if isinstance(items, str):
+        items = [part.strip() for part in items.split(",")]
+    if not isinstance(items, list):
+        raise ValueError(f"{where}: write a list of app ids, e.g. [A0123ABCD]")
+    ids = frozenset(str(item).strip() for item in items if str(item).strip())
+    for app_id in ids:
+        if not _APP_ID.match(app_id):
+            raise ValueError(f"{where}: {app_id!r} is not an app id: use the app's id (A0123ABCD, in its "
+                             f"message's details or the app's settings) or its bot id (B0123ABCD), not its name")
+    return ids
+
+
+def read_channels_file(path: Path) -> tuple[str, dict[str, str], dict[str, frozenset[str]]]:
+    """A YAML file `{default: auto, channels: {C0123: mention-only}, apps: {"*": [A0123], C0456: [A0789]}}`."""
     import yaml
 
     try:
@@ -192,4 +220,14 @@ def read_channels_file(path: Path) -> tuple[str, dict[str, str]]:
     default = as_mode(data["default"]) if data.get("default") is not None else ""
     if bad or (default and default not in CHANNEL_MODES):
         raise ValueError(f"{path}: modes must be one of {', '.join(CHANNEL_MODES)} ({', '.join(bad) or default})")
-    return default, channels
+    apps = data.get("apps") or {}
+    if not isinstance(apps, dict):
+        raise ValueError(f"FIXIT_CHANNELS_FILE: {path}: `apps` maps a channel id (or \"*\" for every channel) to "
+                         f"a list of app ids, e.g. `apps: {{\"*\": [A0123ABCD]}}`")
+    by_channel = {}
+    for channel, ids in apps.items():
+        channel = str(channel).strip()
+        if channel != "*":
+            check_channel_id(channel, f"FIXIT_CHANNELS_FILE: {path}: apps")
+        by_channel[channel] = parse_app_ids(ids, f"FIXIT_CHANNELS_FILE: {path}: apps: {channel}")
+    return default, channels, by_channel

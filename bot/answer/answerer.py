@@ -103,7 +103,8 @@ class Answerer:
             if explicit and not fresh:
                 said = f"I've already answered {', '.join(reply.match.answer_ids)} in this thread (see above)."
                 return Answer(note=fixit.renderer.note([escape(said)]))
-            return Answer(cards=cards, check=self.workspaces.for_channel(where.channel), paste=text)
+            return Answer(cards=cards, check=self.workspaces.for_channel(where.channel), paste=text,
+                          more=self.listed(reply) if cards else [])
         delivered_once = bool(reply.match.suggestions or explicit)
         if delivered_once and not self.first_delivery(message.event_id):
             return Answer()
@@ -154,8 +155,8 @@ class Answerer:
 
     # -- private lookups: the slash command, the message shortcut --
 
-    def lookup(self, text: str, where: Where) -> Answer:
-        """A private answer: cards with a Share button, a "did you mean", or help."""
+    def lookup(self, text: str, where: Where, shareable: bool = True) -> Answer:
+        """A private answer: cards (with a Share button where sharing can work), a "did you mean", or help."""
         fixit = self.fixit
         text = text.strip()
         if not text or text.lower() in ("help", "?"):
@@ -164,11 +165,15 @@ class Answerer:
         if reply.cards:
             cards = [self.card(hit.entry_id, rendered, hit.faq_index)
                      for hit, rendered in zip(reply.match.answers, reply.cards, strict=False)]
-            return Answer(cards=cards, private=True, share=True, paste=text)
+            return Answer(cards=cards, private=True, share=shareable, paste=text, more=self.listed(reply))
         if reply.match.suggestions:
             return Answer(suggestions=[fixit.kb.get(h.entry_id) for h in reply.match.suggestions], private=True)
         self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel)
         return Answer(note=fixit.no_match(reply.match, heading=False), private=True)
+
+    def listed(self, reply: Reply) -> list:
+        """The entries of the codes a paste names past its cards (a log of errors)."""
+        return [e for e in map(self.fixit.kb.get, (h.entry_id for h in reply.match.more)) if e is not None]
 
     # -- buttons --
 

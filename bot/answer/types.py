@@ -74,6 +74,7 @@ class Answer:
     share: bool = False               # private cards carry "Share in channel"
     check: Workspace | None = None    # once the cards are posted, check this workspace and update them
     paste: str = ""                   # what the checks read a date or a report id from
+    more: list[Entry] = field(default_factory=list)   # further errors a log paste names: one list, no cards
     event_id: str = ""                # the delivery it answers, for log lines
 
     @property

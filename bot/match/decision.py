@@ -30,6 +30,7 @@ from bot.match.hit import Hit
 MODEL_FILE = Path(__file__).with_name("model.json")
 MAX_ANSWERS = 5
 MAX_SUGGESTIONS = 3
+MAX_LISTED = 50   # codes of a log paste past MAX_ANSWERS, named in one list rather than a card each
 
 
 class ModelError(ValueError):
@@ -122,7 +123,7 @@ class Model:
 class Weighed:
     candidate: Candidate
     probability: float
-    verdict: str = "left"   # "answered", "offered" or "left"
+    verdict: str = "left"   # "answered", "listed" (a code past MAX_ANSWERS), "offered" or "left"
 
 
 @dataclass
@@ -130,6 +131,7 @@ class Decided:
     answers: list[Hit]
     suggestions: list[Hit]
     weighed: list[Weighed]   # every candidate, most probable first
+    more: list[Hit] = field(default_factory=list)   # codes written out past MAX_ANSWERS: listed, not carded
 
 
 def decide(model: Model, evidence: Evidence, probabilities: list[float] | None = None) -> Decided:
@@ -141,6 +143,7 @@ def decide(model: Model, evidence: Evidence, probabilities: list[float] | None =
     answers: list[Hit] = []
     suggestions: list[Hit] = []
     undecided = bool(weighed) and undecided_paste(weighed[0].candidate)
+    more: list[Hit] = []
     for w in weighed:
         c = w.candidate
         if len(answers) < MAX_ANSWERS and (c.canonical or (
@@ -148,11 +151,14 @@ def decide(model: Model, evidence: Evidence, probabilities: list[float] | None =
                 and not (evidence.unknown_codes and not c.paste_sure))):
             w.verdict = "answered"
             answers.append(hit_of(w, evidence))
+        elif c.canonical and len(more) < MAX_LISTED:
+            w.verdict = "listed"
+            more.append(hit_of(w, evidence))
         elif len(suggestions) < MAX_SUGGESTIONS and (
                 w.probability >= model.suggest or (undecided and c.features["paste_close"])):
             w.verdict = "offered"
             suggestions.append(hit_of(w, evidence))
-    return Decided(answers, suggestions, weighed)
+    return Decided(answers, suggestions, weighed, more)
 
 
 def undecided_paste(c: Candidate) -> bool:

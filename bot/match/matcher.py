@@ -33,6 +33,7 @@ class MatchResult:
     answers: list[Hit] = field(default_factory=list)
     suggestions: list[Hit] = field(default_factory=list)
     unknown_codes: list[str] = field(default_factory=list)
+    more: list[Hit] = field(default_factory=list)   # codes past the answers: named in a list, no card each
     question_scores: dict[str, float] = field(default_factory=dict)  # FAQ entry -> its best question's similarity
 
     @property
@@ -226,7 +227,7 @@ class Matcher:
     def match(self, text: str) -> MatchResult:
         """Which entries to answer with and which to offer, decided on every path's evidence."""
         evidence, decided = self.weigh(text)
-        return MatchResult(decided.answers, decided.suggestions, evidence.unknown_codes)
+        return MatchResult(decided.answers, decided.suggestions, evidence.unknown_codes, decided.more)
 
     def weigh(self, text: str) -> tuple[Evidence, Decided]:
         """The evidence about a message and the decision on it (what `match --explain` shows)."""

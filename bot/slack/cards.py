@@ -13,6 +13,8 @@ SHARE = "fixit_share"
 PICK = "fixit_pick"          # fixit_pick_0, fixit_pick_1 …
 CHECK_WORKSPACE = "fixit_check_workspace"
 FULL_CARD = "fixit_full_card"   # on a short answer to a question: the entry's whole card
+PICK_LISTED = "fixit_pick_listed"   # the picker under the list of further codes in a log paste
+MAX_OPTIONS = 100                   # Slack's limit for a static select
 
 
 def button(text: str, action_id: str, value: str, style: str = "") -> dict:
@@ -45,6 +47,19 @@ def suggestion_blocks(entries: list[Entry], where: Where, intro: str = "Did you 
         {"type": "actions", "block_id": "fixit_suggestions", "elements": [
             button(e.id, f"{PICK}_{i}", where.value(e.id)) for i, e in enumerate(entries)]},
     ]
+
+
+def listed_blocks(entries: list[Entry], where: Where, command: str) -> list[dict]:
+    """One short message for the further errors of a log paste: their codes, and a picker that shows any
+    one's card (or `/fixit CODE`)."""
+    codes = ", ".join(f"*{escape(e.id)}*" for e in entries)
+    text = (f"This paste names {len(entries)} more {'error' if len(entries) == 1 else 'errors'} I know: {codes}. "
+            f"Pick one to see its card here, or look one up with `{escape(command)} CODE`.")
+    options = [{"text": {"type": "plain_text", "text": f"{e.id}: {e.title}"[:75]}, "value": where.value(e.id)}
+               for e in entries[:MAX_OPTIONS]]
+    return [{"type": "section", "block_id": "fixit_listed", "text": {"type": "mrkdwn", "text": text},
+             "accessory": {"type": "static_select", "action_id": PICK_LISTED, "options": options,
+                           "placeholder": {"type": "plain_text", "text": "Show a card"}}}]
 
 
 def text_blocks(text: str) -> list[dict]:

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answer import Answer, Answerer, Where
-from bot.slack.cards import answer_blocks, suggestion_blocks
+from bot.slack.cards import answer_blocks, listed_blocks, suggestion_blocks
 from bot.slack.lanes import Lanes
 from bot.slack.retry import Landed, tag
 from bot.slack.transport import KeptConnections
@@ -39,9 +39,11 @@ class Delivery:
 
     # -- into a conversation --
 
-    def in_conversation(self, client: WebClient, answer: Answer, where: Where, user: str = "") -> int:
+    def in_conversation(self, client: WebClient, answer: Answer, where: Where, user: str = "",
+                        failures: list[str] | None = None) -> int:
         """Cards in the thread, then (in a channel mapped to a workspace) their checks; a note or a "did you
-        mean" in the thread, or privately to `user`. How many messages went out."""
+        mean" in the thread, or privately to `user`. How many messages went out; Slack's error for each post
+        that did not, in `failures`."""
         if answer.silent:
             return 0
         if answer.private:
@@ -56,11 +58,14 @@ class Delivery:
                                    answer.intro, event))
         posted = []
         for card in answer.cards:
-            ts = self.post(client, where, answer_blocks(card, where), card.rendered.fallback, event)
+            ts = self.post(client, where, answer_blocks(card, where), card.rendered.fallback, event, failures)
             if ts:
                 posted.append((card, ts))
             elif card.claimed:
                 self.answerer.not_posted(where, card.entry_id)
+        if answer.more and posted:
+            blocks = listed_blocks(answer.more, where, self.answerer.settings.slash_command)
+            sent += bool(self.post(client, where, blocks, blocks[0]["text"]["text"], event))
         if answer.check is not None:  # the static answers are out; only now ask the workspace's systems,
             for card, ts in posted:    # off the listener's thread: a slow provider holds no other answer
                 if card.checkable:
@@ -90,6 +95,9 @@ class Delivery:
         """An answer as a response_url / acknowledgement payload: ephemeral unless it replaces a message."""
         if answer.cards:
             blocks = [b for card in answer.cards for b in answer_blocks(card, where, share=answer.share)]
+            if answer.more:  # the list goes at the end, whatever is cut to fit
+                listed = listed_blocks(answer.more, where, self.answerer.settings.slash_command)
+                blocks = blocks[:MAX_BLOCKS - len(listed)] + listed
             text = answer.cards[0].rendered.fallback
         elif answer.suggestions:
             blocks, text = suggestion_blocks(answer.suggestions, where, answer.intro), answer.intro
@@ -118,7 +126,8 @@ class Delivery:
 
     # -- Web API calls --
 
-    def post(self, client: WebClient, where: Where, blocks: list[dict], text: str, event_id: str = "") -> str:
+    def post(self, client: WebClient, where: Where, blocks: list[dict], text: str, event_id: str = "",
+             failures: list[str] | None = None) -> str:
         """Post in the conversation; the message's ts, or '' when it could not be posted (logged with the
         channel and the event it answers, never the text)."""
         message = {"channel": where.channel, "blocks": blocks, "text": text, "unfurl_links": False,
@@ -138,6 +147,8 @@ class Delivery:
                 return landed  # its reply was lost, but the post is there
             log.warning("chat.postMessage to %s%s failed: %s", where.channel,
                         f" for event {event_id}" if event_id else "", reason(exc))
+            if failures is not None:
+                failures.append(reason(exc))
             return ""
 
     def ephemeral(self, client: WebClient, where: Where, user: str, blocks: list[dict], text: str) -> bool:

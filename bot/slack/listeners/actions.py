@@ -7,8 +7,9 @@ import re
 from dataclasses import dataclass
 
 from bot.answer import Where, read_value
-from bot.slack.cards import CHECK_WORKSPACE, FULL_CARD, HELPFUL, NOT_IT, PICK, SHARE, answer_blocks
+from bot.slack.cards import CHECK_WORKSPACE, FULL_CARD, HELPFUL, NOT_IT, PICK, PICK_LISTED, SHARE, answer_blocks
 from bot.slack.listeners.once import replayed
+from bot.slack.listeners.where import shareable
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,8 @@ def clicked(body) -> tuple[str, Where, int] | None:
     with: the channel comes only from the payload (its container, else its channel), and the value's thread
     only counts in that channel. None for a value that is not one of Fixit's."""
     try:
-        entry_id, shown, faq_index = read_value(body["actions"][0]["value"])
+        action = body["actions"][0]
+        entry_id, shown, faq_index = read_value(action.get("value") or action["selected_option"]["value"])
     except (KeyError, IndexError, TypeError, ValueError):
         return None
     container = body.get("container") or {}
@@ -82,10 +84,30 @@ def share(ack, body, client, context) -> None:
     if not click:
         return
     answer = click.delivery.answerer.entry_in_thread(click.entry_id, click.where, click.faq_index)
-    if answer is not None and click.delivery.in_conversation(client, answer, click.where):
+    if answer is None:
+        click.note(f"{click.entry_id} is already answered there.")
+        return
+    failures: list[str] = []
+    if click.delivery.in_conversation(client, answer, click.where, failures=failures):
         click.respond({"delete_original": True})
     else:
-        click.note(f"{click.entry_id} is already answered there (or I can't post in that channel).")
+        click.note(why_not_posted(failures[0] if failures else "", context.get("bot_user_id") or ""))
+
+
+NOT_A_MEMBER = ("not_in_channel", "channel_not_found")
+
+
+def why_not_posted(error: str, bot_user_id: str) -> str:
+    """What to do when Share could not post, by Slack's error."""
+    me = f"<@{bot_user_id}>" if bot_user_id else "@Fixit"
+    if error in NOT_A_MEMBER:
+        return (f"I'm not in this conversation, so I can't post here. Add me with `/invite {me}` (in a private "
+                f"channel, someone in it has to), then press Share again.")
+    if error == "is_archived":
+        return "This channel is archived: nothing can be posted in it."
+    if error in ("restricted_action", "restricted_action_read_only_channel", "restricted_action_thread_only_channel"):
+        return "This workspace's settings don't let apps post here; ask an admin, or paste the answer yourself."
+    return f"I couldn't post here ({error or 'Slack did not answer'}); try again in a moment."
 
 
 def pick(ack, body, client, context) -> None:
@@ -94,10 +116,13 @@ def pick(ack, body, client, context) -> None:
         return
     delivery, where = click.delivery, click.where
     if not where.thread_ts:
-        click.respond(delivery.response(delivery.answerer.lookup(click.entry_id, where), where))
+        answer = delivery.answerer.lookup(click.entry_id, where, shareable=shareable(body.get("channel")))
+        click.respond(delivery.response(answer, where))
         return
     answer = delivery.answerer.entry_in_thread(click.entry_id, where)
-    if answer is not None:
+    if answer is None:
+        click.note(f"{click.entry_id} is already answered in this thread.")
+    else:
         delivery.in_conversation(client, answer, where)
     if (body.get("container") or {}).get("is_ephemeral"):
         click.respond({"delete_original": True})
@@ -137,3 +162,4 @@ def register(app, settings) -> None:
     app.action(NOT_IT)(not_it)
     app.action(SHARE)(share)
     app.action(re.compile(rf"^{PICK}_\d+$"))(pick)
+    app.action(PICK_LISTED)(pick)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.answer import Where
 from bot.slack.listeners.once import replayed
+from bot.slack.listeners.where import shareable
 
 
 def answer_command(ack, command, context) -> None:
@@ -13,7 +14,8 @@ def answer_command(ack, command, context) -> None:
         return
     delivery = context["delivery"]
     where = Where(command.get("channel_id", ""))
-    ack(delivery.response(delivery.answerer.lookup(command.get("text", ""), where), where))
+    answer = delivery.answerer.lookup(command.get("text", ""), where, shareable=shareable(command))
+    ack(delivery.response(answer, where))
 
 
 def register(app, settings) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bot.answer import Where
 from bot.slack.listeners.once import replayed
+from bot.slack.listeners.where import shareable
+from bot.slack.message_text import text_of
 
 CALLBACK_ID = "fixit_explain"
 
@@ -15,7 +17,7 @@ def explain(ack, shortcut, context) -> None:
     delivery = context["delivery"]
     message = shortcut.get("message") or {}
     where = Where((shortcut.get("channel") or {}).get("id", ""), message.get("thread_ts") or message.get("ts", ""))
-    answer = delivery.answerer.lookup(message.get("text") or "", where)
+    answer = delivery.answerer.lookup(text_of(message), where, shareable=shareable(shortcut.get("channel")))
     delivery.respond(shortcut.get("response_url", ""), delivery.response(answer, where))
 
 
