@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import signal
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ from bot.store.url import url_problem
 
 log = logging.getLogger("fixit.slack")
 LISTENER_THREADS = 8
+DRAIN_SECONDS = 20.0   # a Kubernetes pod gets 30 s between SIGTERM and SIGKILL by default
 STARTUP_LOGGER = logging.getLogger("fixit.slack.startup")
 STARTUP_LOGGER.setLevel(logging.CRITICAL)
 
@@ -95,6 +97,21 @@ class Runtime:
     store: ResilientStore
     clients: KeptClients
     identity: dict = field(default_factory=dict)   # auth.test's answer: the bot user, bot id, team
+    listeners: ThreadPoolExecutor | None = None
+
+    def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """On shutdown, once no new request comes in: let the listeners finish deciding, the lanes post what
+        they hold, and the workspace checks update their cards, within `timeout` in all (Slack does not
+        retry an event it had acknowledged)."""
+        deadline = time.monotonic() + timeout
+        if self.listeners is not None:
+            self.listeners.shutdown(wait=True, cancel_futures=False)
+        posted = self.delivery.lanes.wait_idle(max(0.0, deadline - time.monotonic()))
+        self.delivery.after.shutdown(wait=posted, cancel_futures=not posted)
+        if not posted:
+            log.warning("shutting down with answers still being posted (%.0f s were not enough)", timeout)
+        else:
+            log.info("every answer in flight was posted; shutting down")
 
 
 MODE_SETTINGS = {
@@ -155,9 +172,10 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
     clients = KeptClients(client, connections)
     delivery = Delivery(answerer, connections, landed)
     quiet_bolt_about_its_client()
+    # listeners wait on the database and the Slack API, but matching holds the GIL: a few threads
+    executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit")
     app = App(signing_secret=settings.signing_secret or None, client=client, process_before_response=False,
-              # listeners wait on the database and the Slack API, but matching holds the GIL: a few threads
-              listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit"),
+              listener_executor=executor,
               request_verification_enabled=bool(settings.signing_secret),
               # middleware for what Fixit does not use (say/respond/complete objects, custom-function
               # tokens, the AI-assistant threads), built for every request otherwise
@@ -189,7 +207,7 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
             signal.signal(signal.SIGHUP, lambda *_: reloader.reload())
         except (ValueError, AttributeError):  # not the main thread, or no SIGHUP on this platform
             pass
-    return Runtime(app, answerer, delivery, reloader, store, clients, identity)
+    return Runtime(app, answerer, delivery, reloader, store, clients, identity, executor)
 
 
 def who_am_i(client: KeptWebClient, api_url: str) -> tuple[dict, str]:
@@ -224,7 +242,7 @@ def quiet_bolt_about_its_client() -> None:
 
 def asgi_app(runtime: Runtime) -> FixitRequestHandler:
     return FixitRequestHandler(runtime.app, runtime.answerer.settings.signing_secret, path="/slack/events",
-                               probe=lambda path: probe(runtime, path))
+                               probe=lambda path: probe(runtime, path), on_shutdown=runtime.drain)
 
 
 def asgi_from_environment():
@@ -272,5 +290,13 @@ def start_socket_mode(settings: Settings):
 
 
 def serve_socket_mode(settings: Settings) -> None:
-    start_socket_mode(settings)
-    Event().wait()
+    runtime, handler, probes = start_socket_mode(settings)
+    stop = Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    log.info("stopping: no new events from Slack; posting the answers in flight")
+    handler.close()   # Slack sends the events it has not delivered to another connection, or retries them
+    runtime.drain()
+    if probes is not None:
+        probes.shutdown()

@@ -32,10 +32,24 @@ class TooLarge(Exception):
 
 class FixitRequestHandler(SlackRequestHandler):
     def __init__(self, app: App, signing_secret: str, path: str = "/slack/events",
-                 probe: Callable[[str], tuple[int, dict]] | None = None) -> None:
+                 probe: Callable[[str], tuple[int, dict]] | None = None,
+                 on_shutdown: Callable[[], None] | None = None) -> None:
         super().__init__(app, path)
         self.verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self.probe = probe
+        self.on_shutdown = on_shutdown
+
+    async def _handle_lifespan(self, receive, send) -> None:
+        """uvicorn's lifespan: at shutdown (SIGTERM; no request comes in any more and the open ones are
+        done) the answers still being worked out or posted go out before the process ends."""
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+        if message["type"] == "lifespan.shutdown":
+            if self.on_shutdown is not None:
+                await asyncio.to_thread(self.on_shutdown)
+            await send({"type": "lifespan.shutdown.complete"})
 
     async def __call__(self, scope, receive, send) -> None:
         if self.probe and scope["type"] == "http" and scope["method"] == "GET" and scope["path"] in PATHS:

@@ -25,6 +25,7 @@ class Lanes:
         self._running: dict[str, int] = defaultdict(int)
         self._waiting: dict[str, deque[Callable[[], None]]] = defaultdict(deque)
         self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
 
     def submit(self, channel: str, work: Callable[[], None]) -> None:
         with self._lock:
@@ -47,5 +48,12 @@ class Lanes:
                     if not self._running[channel]:
                         del self._running[channel]
                         self._waiting.pop(channel, None)
+                        if not self._running:
+                            self._idle.notify_all()
                     return
                 work = waiting.popleft()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every lane has posted what it holds; False if some still had work after `timeout`."""
+        with self._lock:
+            return self._idle.wait_for(lambda: not self._running, timeout)

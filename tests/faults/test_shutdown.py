@@ -1,0 +1,86 @@
+"""SIGTERM (a rollout, a scale-down) while answers are still being posted: Slack will not retry events it had
+acknowledged, so every one of them is answered before the process ends. Through `python -m bot serve`."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from slack_harness import SECRET, FakeSlack, SlackSender, free_port, message
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SLOW = "C0SLOW"
+
+
+@pytest.fixture
+def fake():
+    fake = FakeSlack()
+    fake.slow[SLOW] = 2.0      # each post there takes 2 s: answers are still going out when SIGTERM comes
+    yield fake
+    fake.close()
+
+
+def serve(fake: FakeSlack, tmp_path: Path, *args: str) -> subprocess.Popen:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, "SLACK_APP_TOKEN": "xapp-test",
+           "FIXIT_DATABASE_URL": f"sqlite:///{tmp_path / 'fixit.db'}", "FIXIT_KB_LAST_GOOD": ""}
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", *args], cwd=tmp_path, env=env,
+                              stderr=subprocess.PIPE, text=True)
+    for line in server.stderr:
+        if "serving /slack/events" in line or "connected to Slack in Socket Mode" in line:
+            return server
+    raise AssertionError("the server did not start")
+
+
+def test_sigterm_in_http_mode_posts_every_answer_in_flight(fake, tmp_path):
+    port = free_port()
+    server = serve(fake, tmp_path, "--http", "--host", "127.0.0.1", "--port", str(port))
+    slack = SlackSender(f"http://127.0.0.1:{port}/slack/events")
+    deadline = time.monotonic() + 20
+    while True:   # uvicorn logs "serving" just before it listens
+        try:
+            assert slack.event(message("INT771", ts="1700080000.000000", channel="C0WARM"))[0] == 200
+            break
+        except OSError:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    for n in range(1, 6):
+        assert slack.event(message("INT771", ts=f"1700080000.00000{n}", channel=SLOW))[0] == 200
+    time.sleep(0.5)    # acknowledged, and being answered
+    server.send_signal(signal.SIGTERM)
+    server.wait(timeout=60)
+    log = server.stderr.read()
+    posted = sorted(c.args["thread_ts"] for c in fake.of("chat.postMessage") if c.args["channel"] == SLOW)
+    assert posted == [f"1700080000.00000{n}" for n in range(1, 6)], log[-2000:]
+    assert "every answer in flight was posted" in log
+
+
+def test_sigterm_in_socket_mode_posts_every_answer_in_flight(fake, tmp_path):
+    from test_socket_mode import FakeSocketModeServer
+
+    from slack_harness import envelope
+
+    envelopes = [{"envelope_id": f"env-{n}", "type": "events_api", "accepts_response_payload": False,
+                  "retry_attempt": 0, "retry_reason": "",
+                  "payload": envelope(message("INT771", ts=f"1700080001.00000{n}", channel=SLOW))}
+                 for n in range(1, 6)]
+    socket = FakeSocketModeServer(envelopes)
+    fake.socket_url = f"ws://127.0.0.1:{socket.port}/link"
+    try:
+        server = serve(fake, tmp_path)
+        deadline = time.monotonic() + 20
+        while len([r for r in socket.received if r.get("envelope_id")]) < 5:   # all acknowledged
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=60)
+        log = server.stderr.read()
+        posted = sorted(c.args["thread_ts"] for c in fake.of("chat.postMessage") if c.args["channel"] == SLOW)
+        assert posted == [f"1700080001.00000{n}" for n in range(1, 6)], log[-2000:]
+        assert server.returncode == 0
+    finally:
+        socket.close()
