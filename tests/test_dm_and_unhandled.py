@@ -43,3 +43,23 @@ def test_an_interaction_fixit_has_no_listener_for_is_acknowledged(slack):
 def test_the_manifest_lets_people_message_fixit():
     features = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))["features"]["app_home"]
     assert features["messages_tab_enabled"] is True and features["messages_tab_read_only_enabled"] is False
+
+
+def test_the_manifest_is_valid_for_slacks_manifest_schema():
+    """Slack's published schema (slackapi/manifest-schema, MIT; copied into tests/data): a misspelt field, an
+    unknown event or scope, a wrong type is named here, not when someone pastes the manifest into Slack."""
+    import json
+
+    import jsonschema
+    schema = json.loads((ROOT / "tests" / "data" / "slack-manifest.schema.1.0.0.json").read_text(encoding="utf-8"))
+    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft7Validator(schema)
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(manifest)]
+    assert errors == []
+    scopes = set(manifest["oauth_config"]["scopes"]["bot"])
+    # each message event needs its history scope; Fixit joins no channel by itself (no chat:write.public)
+    for event, scope in (("message.channels", "channels:history"), ("message.groups", "groups:history"),
+                         ("message.im", "im:history"), ("message.mpim", "mpim:history"),
+                         ("app_mention", "app_mentions:read")):
+        assert event in manifest["settings"]["event_subscriptions"]["bot_events"] and scope in scopes
+    assert "chat:write.public" not in scopes
