@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def load(args):
     directory = args.settings.kb_path
-    kb = load_knowledge_base(directory)
+    kb = load_knowledge_base(directory, args.settings.tool_name)
     for problem in kb.problems:
         print(f"warning: {problem}", file=sys.stderr)
     if not kb.entries:
@@ -240,7 +240,7 @@ def cmd_fit(args) -> int:
 def cmd_kb_check(args) -> int:
     from bot.authoring.check import check_knowledge_base, format_report
 
-    kb = load_knowledge_base(args.settings.kb_path)
+    kb = load_knowledge_base(args.settings.kb_path, args.settings.tool_name)
     report = check_knowledge_base(kb, args.chatter)
     print(format_report(report, kb))
     return 0 if report.ok else 1

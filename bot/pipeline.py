@@ -66,9 +66,10 @@ class Fixit:
         return self
 
     @classmethod
-    def from_directory(cls, directory: str | Path | None = None) -> Fixit:
-        """The knowledge base in `directory` (default: this repository's `knowledge/`)."""
-        return cls(load_knowledge_base(directory or Settings().kb_path))
+    def from_directory(cls, directory: str | Path | None = None, tool_name: str | None = None) -> Fixit:
+        """The knowledge base in `directory` (default: this repository's `knowledge/`); `tool_name`: the
+        expense tool's name in its prose (None: the knowledge base's own)."""
+        return cls(load_knowledge_base(directory or Settings().kb_path, tool_name))
 
     def reply(self, text: str) -> Reply:
         """The cards for a paste or a description; for a question, the one FAQ answer or fix of each

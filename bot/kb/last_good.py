@@ -47,12 +47,13 @@ def save(kb: KnowledgeBase, keep: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def with_last_good(kb: KnowledgeBase, keep: Path | None) -> KnowledgeBase:
+def with_last_good(kb: KnowledgeBase, keep: Path | None, tool_name: str | None = None) -> KnowledgeBase:
     """`kb` as loaded at start, with each file that did not load taken from the last good copy, if there is
-    one. A broken systems or language file means the whole copy serves."""
+    one. A broken systems or language file means the whole copy serves. `tool_name`: as `kb` was loaded
+    with (load_knowledge_base), so the copy's entries name the expense tool the same way."""
     if not kb.problems or keep is None or not keep.is_dir():
         return kb
-    good = load_knowledge_base(keep)
+    good = load_knowledge_base(keep, tool_name)
     if good.problems or not good.entries:
         return kb
     saved_at = (keep / ".saved-at").read_text(encoding="utf-8").strip() if (keep / ".saved-at").is_file() else "?"

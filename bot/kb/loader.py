@@ -13,6 +13,7 @@ import yaml
 from bot.codes import CodeFinder
 from bot.kb.language import LANGUAGE_FILE, Language, load_language
 from bot.kb.model import QA, Entry, Fix, Link, Problem
+from bot.kb.prose import GENERIC_TOOL_NAME
 from bot.kb.schema import EntryValidator
 from bot.kb.systems import SYSTEMS_FILE, Systems, load_systems
 from bot.kb.yaml_errors import yaml_problem
@@ -31,6 +32,7 @@ class KnowledgeBase:
     systems: Systems = field(default_factory=Systems)
     language: Language = field(default_factory=Language)
     codes: CodeFinder = field(default_factory=lambda: CodeFinder({}))
+    tool_name: str = GENERIC_TOOL_NAME  # what `{tool}` became in the entries' prose
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -57,7 +59,11 @@ def kb_file(directory: Path, name: str) -> Path:
     return own if own.is_file() or not (BUNDLED_KB / name).is_file() else BUNDLED_KB / name
 
 
-def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
+def load_knowledge_base(directory: str | Path, tool_name: str | None = None) -> KnowledgeBase:
+    """Every entry of the KB folder `directory`, with every problem found on the way.
+
+    `tool_name`: the expense tool's name written where the prose says `{tool}`; None or "": the KB's own
+    (`expense_tool:` in its systems.yaml)."""
     directory = Path(directory)
     kb = KnowledgeBase(directory)
     if not directory.is_dir():
@@ -68,9 +74,10 @@ def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
     kb.language, problems = load_language(kb_file(directory, LANGUAGE_FILE))
     kb.problems.extend(problems)
     kb.codes = CodeFinder(kb.systems.families)
+    kb.tool_name = (tool_name or "").strip() or kb.systems.expense_tool or GENERIC_TOOL_NAME
     validator_context = (kb.systems, kb.codes) if kb.systems.systems else None
     for path in entry_files(directory):
-        entry, problems = load_entry(path, validator_context, directory)
+        entry, problems = load_entry(path, validator_context, directory, kb.tool_name)
         kb.problems.extend(problems)
         if entry is None:
             continue
@@ -83,10 +90,11 @@ def load_knowledge_base(directory: str | Path) -> KnowledgeBase:
     return kb
 
 
-def load_entry(path: Path, context: tuple[Systems, CodeFinder] | None = None,
-               directory: Path | None = None) -> tuple[Entry | None, list[Problem]]:
+def load_entry(path: Path, context: tuple[Systems, CodeFinder] | None = None, directory: Path | None = None,
+               tool_name: str = GENERIC_TOOL_NAME) -> tuple[Entry | None, list[Problem]]:
     """One entry file. `context`: the KB's systems and code finder, which `system:`, the folder and the
-    message's code are checked against (left unchecked without it); `directory`: the KB's folder."""
+    message's code are checked against (left unchecked without it); `directory`: the KB's folder;
+    `tool_name`: what `{tool}` becomes in the prose."""
     text, problem = read_text(path)
     if problem:
         return None, [problem]
@@ -99,7 +107,8 @@ def load_entry(path: Path, context: tuple[Systems, CodeFinder] | None = None,
     parts = path.relative_to(directory).parts if directory is not None else ()
     folder = parts[0] if len(parts) > 1 else ""  # knowledge/netsuite/old/NS0005.yaml is in netsuite/
     validator = EntryValidator(*(context or (None, None)), folder=folder,
-                               kb_name=directory.resolve().name if directory is not None else "knowledge")
+                               kb_name=directory.resolve().name if directory is not None else "knowledge",
+                               tool_name=tool_name, lines=text.splitlines())
     data = validator.entry(root)
     problems = [Problem(path, issue.line, issue.message) for issue in validator.issues]
     if data is None:

@@ -11,6 +11,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.codes import CodeFinder
+from bot.kb.prose import GENERIC_TOOL_NAME, TOOL, TOOL_START, fill, placeholder_order, placeholder_problem
 from bot.kb.systems import SYSTEMS_FILE, Systems, name_words
 
 KINDS = ("export", "sync", "connection", "auth", "faq")
@@ -64,16 +65,21 @@ class EntryValidator:
 
     With `systems` (and the `codes` built from them), `system:` must be one of them, the file must sit in
     that system's folder (`folder`: the KB's folder it is in, at any depth, "" for the KB's top; `kb_name`:
-    the KB folder's name, for messages) and a message's code must be of that system's family.
+    the KB folder's name, for messages) and a message's code must be of that system's family. Prose fields
+    have `{tool}` filled in with `tool_name` (bot/kb/prose.py); `lines`: the file's text, to say on which line
+    of a long value a placeholder problem is.
     """
 
     def __init__(self, systems: Systems | None = None, codes: CodeFinder | None = None, folder: str = "",
-                 kb_name: str = "knowledge") -> None:
+                 kb_name: str = "knowledge", tool_name: str = GENERIC_TOOL_NAME, lines: list[str] | None = None
+                 ) -> None:
         self.issues: list[Issue] = []
         self.systems = systems
         self.codes = codes or CodeFinder(systems.families if systems else {})
         self.folder = folder
         self.kb_name = kb_name
+        self.tool_name = tool_name
+        self.lines = lines or []  # the file's text, to place a problem inside a multi-line value
 
     def fail(self, node: Node, message: str) -> None:
         self.issues.append(Issue(line_of(node), message))
@@ -102,11 +108,44 @@ class EntryValidator:
             return None
         return node.value
 
-    def text_list(self, node: Node, what: str, min_items: int = 1) -> list[str] | None:
+    def prose(self, node: Node, what: str) -> str | None:
+        """A text people read (a summary, a step): `{tool}` filled in with the tool's name."""
+        value = self.text(node, what)
+        if value is None:
+            return None
+        problem = placeholder_problem(value)
+        if problem:
+            self.fail_within(node, f"{what} {problem}", placeholder_problem)
+            return None
+        return fill(value, self.tool_name)
+
+    def verbatim(self, node: Node, what: str) -> str | None:
+        """A text kept as written (an error's message, a paste, people's words): `{tool}` is not filled in."""
+        value = self.text(node, what)
+        for name in (TOOL, TOOL_START):
+            if value is not None and "{" + name + "}" in value:
+                self.fail_within(node, f"{what} is kept exactly as written, so {{{name}}} is not filled in here: "
+                                       "write the name as the error or the person wrote it",
+                                 lambda line, n=name: "{" + n + "}" in line)
+                return None
+        return value
+
+    def fail_within(self, node: Node, message: str, wrong: Callable[[str], object]) -> None:
+        """A problem inside a value that may span lines, at the first of its lines that shows it."""
+        first, last = node.start_mark.line, max(node.start_mark.line, node.end_mark.line)
+        for n in range(first, min(last, len(self.lines) - 1) + 1):
+            line = self.lines[n][node.start_mark.column:] if n == first else self.lines[n]
+            if wrong(line):
+                self.issues.append(Issue(n + 1, message))
+                return
+        self.fail(node, message)
+
+    def text_list(self, node: Node, what: str, min_items: int = 1, item: Callable | None = None) -> list[str] | None:
         items = self.sequence(node, what, min_items)
         if items is None:
             return None
-        values = [self.text(item, f"{what}[{i}]") for i, item in enumerate(items)]
+        read = item or self.text
+        values = [read(n, f"{what}[{i}]") for i, n in enumerate(items)]
         if any(v is None for v in values):
             return None
         seen: dict[str, int] = {}
@@ -150,16 +189,16 @@ class EntryValidator:
 
     def fix(self, node: Node, what: str) -> dict | None:
         return self.mapping(node, what, {
-            "title": self.text,
-            "steps": self.text_list,
-            "note": self.text,
+            "title": self.prose,
+            "steps": self.prose_list,
+            "note": self.prose,
         }, {"title", "steps"})
 
     def qa(self, node: Node, what: str) -> dict | None:
         return self.mapping(node, what, {
-            "q": self.text,
-            "a": self.text,
-            "also": self.text_list,
+            "q": self.prose,
+            "a": self.prose,
+            "also": self.verbatim_list,
         }, {"q", "a"})
 
     def link(self, node: Node, what: str) -> dict | None:
@@ -168,6 +207,12 @@ class EntryValidator:
             self.fail(node, f"{what}.url must be an http(s) address")
             return None
         return link
+
+    def prose_list(self, node: Node, what: str, min_items: int = 1) -> list[str] | None:
+        return self.text_list(node, what, min_items, self.prose)
+
+    def verbatim_list(self, node: Node, what: str, min_items: int = 1) -> list[str] | None:
+        return self.text_list(node, what, min_items, self.verbatim)
 
     def list_of(self, item_reader: Callable) -> Callable:
         def read(node: Node, what: str) -> list | None:
@@ -195,7 +240,8 @@ class EntryValidator:
         if "fact" in data and data["fact"] not in FACTS:
             self.fail(node, f"{what}.fact {data['fact']!r} is not a fact providers give ({', '.join(sorted(FACTS))})")
             ok = False
-        for key, allowed in (("holds", FACTS), ("fails", FACTS), ("unknown", {"reason"})):
+        tool = {TOOL, TOOL_START}
+        for key, allowed in (("holds", FACTS | tool), ("fails", FACTS | tool), ("unknown", {"reason"} | tool)):
             try:
                 names = placeholders(data.get(key, ""))
             except ValueError:
@@ -203,25 +249,28 @@ class EntryValidator:
                 ok = False
                 continue
             for name in sorted(names - allowed):
-                self.fail(node, f"{what}.{key} uses {{{name}}}, which is not one of {', '.join(sorted(allowed))}")
+                self.fail(node, f"{what}.{key} uses {{{name}}}, which is not one of "
+                                f"{', '.join(sorted(allowed, key=placeholder_order))}")
                 ok = False
+            if key in data and ok:
+                data[key] = fill(data[key], self.tool_name, keep_others=True)
         return data if ok else None
 
     def entry(self, root: Node) -> dict | None:
         fields = {
             "id": self.text,
-            "title": self.text,
+            "title": self.prose,
             "system": self.text,
             "kind": self.text,
-            "message": self.text,
-            "variants": self.text_list,
-            "summary": self.text,
-            "causes": self.text_list,
+            "message": self.verbatim,
+            "variants": self.verbatim_list,
+            "summary": self.prose,
+            "causes": self.prose_list,
             "fixes": self.list_of(self.fix),
             "faq": self.list_of(self.qa),
             "links": self.list_of(self.link),
-            "examples": lambda n, w: self.text_list(n, w, MIN_EXAMPLES),
-            "describes": self.text_list,
+            "examples": lambda n, w: self.verbatim_list(n, w, MIN_EXAMPLES),
+            "describes": self.verbatim_list,
             "template": self.text,
             "checks": self.list_of(self.check),
         }

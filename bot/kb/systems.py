@@ -34,6 +34,7 @@ class Systems:
     systems: tuple[System, ...] = ()
     shared: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (words of a name, systems it reaches)
     source: Path | None = None
+    expense_tool: str = ""  # the expense tool's name, which entries write as {tool} (`expense_tool:`)
     _by_first_word: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = field(default_factory=dict,
                                                                                     repr=False)
 
@@ -161,7 +162,8 @@ class _Reader:
         return tuple(out)
 
     def read(self, root: Node | None) -> Systems:
-        top = self.mapping(root, "the systems file", {"systems", "shared"}, {"systems"}) if root else None
+        keys = {"systems", "shared", "expense_tool"}
+        top = self.mapping(root, "the systems file", keys, {"systems"}) if root else None
         if top is None:
             if root is None:
                 self.problems.append(Problem(self.path, 0, "the systems file is empty"))
@@ -205,7 +207,13 @@ class _Reader:
                     continue
                 for words in self.names(fields["names"], "shared.names"):
                     shared.append((words, tuple(r for r in reached if r)))
-        return Systems(tuple(systems), tuple(shared), self.path)
+        tool = ""
+        if "expense_tool" in top:
+            tool = self.text(top["expense_tool"], "expense_tool") or ""
+            if "{" in tool or "}" in tool:
+                self.fail(top["expense_tool"], "expense_tool is a name: write it without braces")
+                tool = ""
+        return Systems(tuple(systems), tuple(shared), self.path, tool)
 
     def system(self, node: Node) -> System | None:
         fields = self.mapping(node, "a system", {"name", "folder", "codes", "names"}, {"name", "folder", "names"})

@@ -36,19 +36,22 @@ def snapshot(directory: Path) -> dict[str, int]:
 class Reloader:
     """Holds the current `build(kb)` result and swaps it when the KB folder changes."""
 
-    def __init__(self, directory: Path, build: Callable, interval: float = 2.0, keep: Path | None = None) -> None:
-        """`keep`: where the last good knowledge base is copied (bot/kb/last_good.py); None: nowhere."""
+    def __init__(self, directory: Path, build: Callable, interval: float = 2.0, keep: Path | None = None,
+                 tool_name: str | None = None) -> None:
+        """`keep`: where the last good knowledge base is copied (bot/kb/last_good.py); None: nowhere.
+        `tool_name`: the expense tool's name in the prose (FIXIT_TOOL_NAME); None: the KB's own."""
         self.directory = Path(directory)
         self.build = build
         self.interval = interval
         self.keep = keep
+        self.tool_name = tool_name
         self._lock = threading.Lock()
         self._seen = snapshot(self.directory)
-        kb = load_knowledge_base(self.directory)
+        kb = load_knowledge_base(self.directory, tool_name)
         for problem in kb.problems:
             log.warning("knowledge base: %s", problem)
         if kb.problems:
-            kb = last_good.with_last_good(kb, keep)
+            kb = last_good.with_last_good(kb, keep, tool_name)
         elif kb.entries and keep is not None:
             last_good.save(kb, keep)
         self.current = build(kb)
@@ -59,7 +62,7 @@ class Reloader:
         """Load the KB again; True if the new one now serves."""
         with self._lock:
             self._seen = snapshot(self.directory)
-            kb = load_knowledge_base(self.directory)
+            kb = load_knowledge_base(self.directory, self.tool_name)
             if kb.problems or not kb.entries:
                 for problem in kb.problems or [f"{self.directory}: no entries"]:
                     log.error("knowledge base reload refused, previous one keeps serving: %s", problem)
