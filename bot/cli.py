@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("ask", cmd_ask, "answer one paste, as it would be posted")
     p.add_argument("text", nargs="*", help="the paste (read from stdin when omitted or '-')")
     p.add_argument("--blocks", action="store_true", help="print the Block Kit JSON instead of text")
+    p.add_argument("--full", action="store_true", help="the full card, not its first screen")
     p.add_argument("--workspace", default="", help="run the live checks of this workspace (FIXIT_WORKSPACES)")
     p.add_argument("--workspaces", default="", help="workspaces file (default: $FIXIT_WORKSPACES)")
 
@@ -111,6 +112,8 @@ def cmd_ask(args) -> int:
     reply = fixit.reply(text)
     if reply.cards and args.workspace:
         rendered = with_workspace_checks(args, fixit, reply, text)
+    elif reply.cards and args.full:
+        rendered = [fixit.card(h.entry_id, h.faq_index, full=True) for h in reply.match.answers]
     elif reply.cards:
         rendered = reply.cards
     elif reply.suggestions:

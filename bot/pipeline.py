@@ -36,27 +36,30 @@ class Fixit:
         self.kb = kb
         self.matcher = Matcher(kb)
         self.renderer = renderer or Renderer()
-        self._cards: dict[tuple[str, int], Rendered] = {}
+        self._cards: dict[tuple[str, int, bool], Rendered] = {}
 
-    def card(self, entry_id: str, faq_index: int = -1, workspace: list[str] | None = None) -> Rendered:
-        """An entry's card; rendered once per knowledge base (entries do not change under it), except
-        with a "Your workspace" section, which is rendered each time."""
+    def card(self, entry_id: str, faq_index: int = -1, workspace: list[str] | None = None,
+             full: bool = False) -> Rendered:
+        """An entry's card: its first screen (what it means, the most likely fix; `Renderer.brief`), or `full`.
+        Rendered once per knowledge base (entries do not change under it), except with a "Your workspace"
+        section, which is rendered each time."""
         if workspace:
-            return self._render(entry_id, faq_index, workspace)
-        key = (entry_id, faq_index)
+            return self._render(entry_id, faq_index, workspace, full)
+        key = (entry_id, faq_index, full)
         card = self._cards.get(key)
         if card is None:
-            card = self._cards[key] = self._render(entry_id, faq_index, None)
+            card = self._cards[key] = self._render(entry_id, faq_index, None, full)
         return card
 
-    def _render(self, entry_id: str, faq_index: int, workspace: list[str] | None) -> Rendered:
+    def _render(self, entry_id: str, faq_index: int, workspace: list[str] | None, full: bool) -> Rendered:
         """A broken entry template is logged and the default one used: the answer still goes out."""
         entry = self.kb.get(entry_id)
+        render = self.renderer.card if full else self.renderer.brief
         try:
-            return self.renderer.card(entry, faq_index, workspace=workspace)
+            return render(entry, faq_index, workspace=workspace)
         except RenderError as exc:
             log.error("%s: %s; using the default template", entry_id, exc)
-            return self.renderer.card(replace(entry, template=""), faq_index, workspace=workspace)
+            return render(replace(entry, template=""), faq_index, workspace=workspace)
 
     def prerendered(self) -> Fixit:
         """Render every entry's card now (a server does this once per knowledge base, so the first paste

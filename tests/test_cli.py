@@ -190,5 +190,6 @@ def test_ask_a_question_prints_the_answer_that_fits():
     short = run_cli("ask", "how do I change the export date so intacct stops rejecting reports for closed "
                            "batches?").stdout.decode()
     assert "ask for `INT771`" in short and "Why it happens" not in short
-    full = run_cli("ask", "our march reports won't go to intacct, the batches for the period are closed").stdout
-    assert b"Why it happens" in full
+    paste = "our march reports won't go to intacct, the batches for the period are closed"
+    brief, full = run_cli("ask", paste).stdout, run_cli("ask", "--full", paste).stdout
+    assert b"Most likely fix" in brief and b"Why it happens" not in brief and b"Why it happens" in full

@@ -144,7 +144,8 @@ def test_a_private_lookup_of_a_log_lists_the_rest_at_the_end(fake, slack, kb):
     status, body = slack.command(log_of(codes), fake.response_url("c1"))
     payload = json.loads(body)
     assert status == 200 and payload["response_type"] == "ephemeral"
-    assert payload["blocks"][-1]["block_id"] == "fixit_listed" and "7 more errors" in payload["blocks"][-1]["text"]["text"]
+    listed = payload["blocks"][-1]
+    assert listed["block_id"] == "fixit_listed" and "7 more errors" in listed["text"]["text"]
 
 
 def test_settings_name_a_bad_app_id():

@@ -121,3 +121,29 @@ def test_a_server_renders_every_card_when_the_kb_loads(kb, tmp_path, caplog):
     with caplog.at_level(logging.ERROR, logger="fixit"):
         assert "1. Sign in to Sage Intacct" in fixit.reply("INT771").cards[0].text
     assert caplog.text == ""  # answered from the card rendered at load
+
+
+def test_every_cards_first_screen_is_short_and_leads_with_its_first_fix(kb):
+    renderer = Renderer()
+    lengths = []
+    for entry in kb:
+        brief, full = renderer.brief(entry), renderer.card(entry)
+        lines = brief.text.splitlines()
+        lengths.append(len(lines))
+        assert len(lines) <= 25, entry.id
+        if brief.short:   # something is left for the full card, and the first screen says what
+            assert "On the full card:" in brief.text and len(lines) < len(full.text.splitlines()), entry.id
+        if entry.fixes and not entry.is_faq:
+            assert f"1. {entry.fixes[0].steps[0]}"[:40] in unescape_text(brief.text), entry.id
+            assert all(f"*{fix.title}*" not in brief.text for fix in entry.fixes[1:]), entry.id
+    assert sorted(lengths)[len(lengths) // 2] <= 15
+
+
+def unescape_text(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def test_a_faq_pages_first_screen_is_the_question_asked(kb):
+    entry = kb.get("QBO-FAQ")
+    brief = Renderer().brief(entry, faq_index=1)
+    assert brief.text.splitlines()[2] == f"*{entry.faq[1].q}*" and "Also answered here" in brief.text

@@ -66,7 +66,7 @@ def test_pasted_error_is_answered_in_its_thread(fake, slack):
     assert card_header(post) == "INT771 Export Error"
     assert post.args["unfurl_links"] in (False, "0", "false", 0)
     actions = post.args["blocks"][-1]
-    assert [e["action_id"] for e in actions["elements"]] == [HELPFUL, NOT_IT]
+    assert [e["action_id"] for e in actions["elements"]] == [FULL_CARD, HELPFUL, NOT_IT]
 
 
 def test_reply_in_an_existing_thread_stays_in_that_thread(fake, slack):
@@ -346,9 +346,18 @@ def test_a_question_gets_the_answer_that_fits_and_the_full_card_a_click_away(fak
     assert [e["action_id"] for e in response.args["blocks"][-1]["elements"]] == [HELPFUL, NOT_IT]
 
 
-def test_a_description_gets_the_whole_card(fake, slack):
+def test_a_description_gets_the_card_and_its_first_screen_is_short(fake, slack):
     slack.event(message("hey, our march expense reports won't go to intacct, something about the batches for "
                         "the period being closed", ts=new_ts()))
     (post,) = fake.wait_for("chat.postMessage")
     assert card_header(post) == "INT771 Export Error"
-    assert any("Why it happens" in b["text"]["text"] for b in post.args["blocks"] if b["type"] == "section")
+    text = "\n".join(b["text"]["text"] for b in post.args["blocks"] if b["type"] == "section")
+    assert "Most likely fix" in text and "1. " in text and "Why it happens" not in text
+    assert "On the full card: 2 other fixes, why it happens and 3 FAQ answers" in text
+    assert len(text.splitlines()) <= 15
+    full_card = next(e for e in post.args["blocks"][-1]["elements"] if e["action_id"] == FULL_CARD)
+    fake.reset()
+    slack.click(FULL_CARD, full_card["value"], fake.response_url("full1"), ephemeral=False)
+    (response,) = fake.wait_for("response_url")
+    full = "\n".join(b["text"]["text"] for b in response.args["blocks"] if b["type"] == "section")
+    assert response.args["replace_original"] and "Why it happens" in full and "*FAQ*" in full

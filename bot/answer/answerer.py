@@ -195,7 +195,7 @@ class Answerer:
         if self.fixit.kb.get(entry_id) is None:
             return Answer(note=self.fixit.renderer.note(["That entry is no longer in the knowledge base."]),
                           private=True)
-        return Answer(cards=[self.card(entry_id, self.fixit.card(entry_id))])
+        return Answer(cards=[self.card(entry_id, self.fixit.card(entry_id, full=True))])
 
     def feedback(self, entry_id: str, where: Where, user: str, vote: str) -> Answer:
         self.store.record_feedback(entry_id, user, where.channel, where.thread_ts, vote)

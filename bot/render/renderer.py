@@ -16,6 +16,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from bot.kb import QA, Entry
 from bot.render.slack_text import escape, plain, unescape
+from bot.wording import counted
 
 TEMPLATES = Path(__file__).parent / "templates"
 SECTION_BREAK = re.compile(r"^---[ \t]*$", re.MULTILINE)
@@ -27,6 +28,9 @@ _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 
 class RenderError(Exception):
     """A template could not be loaded or run; the message names the template and line."""
+
+
+LISTED_QUESTIONS = 4   # a FAQ page's other questions named on its first screen
 
 
 class SlackSafe(str):
@@ -82,11 +86,12 @@ class Renderer:
         return None
 
     def card(self, entry: Entry, faq_index: int = -1, workspace: list[str] | None = None) -> Rendered:
-        name = self.template_name(entry)
         question: QA | None = entry.faq[faq_index] if 0 <= faq_index < len(entry.faq) else None
+        return self._from_template(self.template_name(entry), entry, question=question, workspace=workspace or [])
+
+    def _from_template(self, name: str, entry: Entry, **context) -> Rendered:
         try:
-            template = self.env.get_template(name)
-            output = template.render(entry=entry, question=question, workspace=workspace or [])
+            output = self.env.get_template(name).render(entry=entry, **context)
         except TemplateSyntaxError as exc:
             raise RenderError(f"template {exc.filename or name}:{exc.lineno}: {exc.message}") from None
         except TemplateError as exc:
@@ -96,6 +101,31 @@ class Renderer:
         sections = [s for s in sections if s.strip()]
         title = plain(sections[0]) if sections else entry.title
         return build(title, sections[1:], fallback=f"{entry.title}: {plain(escape(entry.summary))}")
+
+    def brief(self, entry: Entry, faq_index: int = -1, workspace: list[str] | None = None) -> Rendered:
+        """A card's first screen: for an error (`brief.j2`), what it means and its first fix, numbered; for a FAQ
+        page (`brief_faq.j2`), the question asked and a few others. The rest (other fixes, causes, the whole
+        FAQ) is on the full card. An entry with a template of its own, or nothing more to show, gets its card."""
+        question = entry.faq[faq_index] if 0 <= faq_index < len(entry.faq) else None
+        if entry.is_faq:
+            shown = 0 if question else min(1, len(entry.fixes))
+            unlisted = len(entry.faq) - bool(question) - LISTED_QUESTIONS
+            hidden = [counted(len(entry.fixes) - shown, "fix", "fixes") if len(entry.fixes) > shown else "",
+                      counted(unlisted, "more question") if unlisted > 0 else ""]
+            name = "brief_faq.j2"
+        else:
+            hidden = [counted(len(entry.fixes) - 1, "other fix", "other fixes") if len(entry.fixes) > 1 else "",
+                      "why it happens" if entry.causes else "",
+                      counted(len(entry.faq), "FAQ answer") if entry.faq else ""]
+            name = "brief.j2"
+        hidden = [h for h in hidden if h]
+        if entry.template or not hidden:
+            return self.card(entry, faq_index, workspace)
+        more = ", ".join(hidden[:-1]) + " and " + hidden[-1] if len(hidden) > 1 else hidden[0]
+        card = self._from_template(name, entry, question=question, workspace=workspace or [], more=more,
+                                   listed=LISTED_QUESTIONS)
+        card.short = True
+        return card
 
     def faq_answer(self, entry: Entry, index: int) -> Rendered:
         """One FAQ item of an entry, as a short card (a follow-up question answered in a thread)."""

@@ -12,7 +12,7 @@ NOT_IT = "fixit_not_it"
 SHARE = "fixit_share"
 PICK = "fixit_pick"          # fixit_pick_0, fixit_pick_1 …
 CHECK_WORKSPACE = "fixit_check_workspace"
-FULL_CARD = "fixit_full_card"   # on a short answer to a question: the entry's whole card
+FULL_CARD = "fixit_full_card"   # on a card's first screen or a short answer: the entry's whole card
 PICK_LISTED = "fixit_pick_listed"   # the picker under the list of further codes in a log paste
 MAX_OPTIONS = 100                   # Slack's limit for a static select
 
@@ -29,13 +29,12 @@ def answer_blocks(card: Card, where: Where, share: bool = False) -> list[dict]:
     """A card's blocks with its buttons: feedback, and Share, "Check my workspace", "Show the full card"
     where they apply."""
     value = where.value(card.entry_id, card.faq_index)
-    buttons = [button("👍 Helpful", HELPFUL, value), button("👎 Not it", NOT_IT, value)]
-    if share:
-        buttons.insert(0, button("Share in channel", SHARE, value, "primary"))
+    buttons = [button("Share in channel", SHARE, value, "primary")] if share else []
+    if card.rendered.short:
+        buttons.append(button("Show the full card", FULL_CARD, where.value(card.entry_id)))
+    buttons += [button("👍 Helpful", HELPFUL, value), button("👎 Not it", NOT_IT, value)]
     if card.checkable:
         buttons.append(button("Check my workspace", CHECK_WORKSPACE, value))
-    if card.rendered.short:
-        buttons.insert(0, button("Show the full card", FULL_CARD, where.value(card.entry_id)))
     blocks = card.rendered.blocks[: MAX_BLOCKS - 1]
     return [*blocks, {"type": "actions", "block_id": f"fixit_buttons_{card.entry_id}", "elements": buttons}]
 

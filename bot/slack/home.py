@@ -48,7 +48,7 @@ def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", sho
     ]
     entry = fixit.kb.get(show) if show else None
     if entry:
-        blocks += [{"type": "divider"}, *fixit.card(entry.id).blocks[:40]]
+        blocks += [{"type": "divider"}, *fixit.card(entry.id, full=True).blocks[:40]]
     elif query:
         ids = search(fixit, query)
         blocks.append({"type": "divider"})

@@ -60,9 +60,8 @@ def test_sigterm_in_http_mode_posts_every_answer_in_flight(fake, tmp_path):
 
 
 def test_sigterm_in_socket_mode_posts_every_answer_in_flight(fake, tmp_path):
-    from test_socket_mode import FakeSocketModeServer
-
     from slack_harness import envelope
+    from test_socket_mode import FakeSocketModeServer
 
     envelopes = [{"envelope_id": f"env-{n}", "type": "events_api", "accepts_response_payload": False,
                   "retry_attempt": 0, "retry_reason": "",

@@ -152,6 +152,8 @@ def full_card(ack, body, context) -> None:
     click = press(ack, body, context)
     if click:
         answer = click.delivery.answerer.full_card(click.entry_id)
+        # a private answer keeps its Share button once expanded
+        answer.share = bool((body.get("container") or {}).get("is_ephemeral")) and shareable(body.get("channel"))
         click.respond(click.delivery.response(answer, click.where, replace_original=bool(answer.cards)))
 
 
