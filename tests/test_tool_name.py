@@ -147,3 +147,21 @@ def test_the_reloader_and_the_last_good_copy_keep_the_deployments_name(tmp_path)
     assert reloader.reload() is True
     assert reloader.current.tool_name == "Spendwise"
     assert "In Spendwise, go to" in reloader.current.get("NS0005").fixes[2].steps[0]
+
+
+def test_the_served_app_names_the_tool_as_configured(tmp_path):
+    """FIXIT_TOOL_NAME reaches the server's cards (build_runtime's Reloader), not only the CLI."""
+    from slack_harness import FakeSlack
+
+    from bot.settings import Settings
+    from bot.slack.app import build_runtime
+
+    fake = FakeSlack()
+    try:
+        settings = Settings(bot_token="xoxb-test", api_url=fake.api_url, kb_poll_seconds=0, kb_last_good="",
+                            database_url=f"sqlite:///{tmp_path / 'f.db'}", tool_name="Acme Expenses")
+        fixit = build_runtime(settings, watch=False).reloader.current
+        steps = fixit.card("INT771", full=True).text
+        assert "In Acme Expenses, go to *Settings > Workspaces*" in steps and "{tool}" not in steps
+    finally:
+        fake.close()

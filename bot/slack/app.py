@@ -149,8 +149,8 @@ def startup_problems(settings: Settings, mode: str, kb, client: KeptWebClient) -
 
 def check_startup(settings: Settings, mode: str) -> None:
     """The same checks as build_runtime, without building: for a parent process that only starts workers."""
-    kb = with_last_good(load_knowledge_base(settings.kb_path),
-                        Path(settings.kb_last_good) if settings.kb_last_good else None)
+    kb = with_last_good(load_knowledge_base(settings.kb_path, settings.tool_name),
+                        Path(settings.kb_last_good) if settings.kb_last_good else None, settings.tool_name)
     problems, _, _ = startup_problems(settings, mode, kb, build_client(settings))
     if problems:
         raise ConfigError(problems)
@@ -160,7 +160,8 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
     """Everything the app serves with. Every setting it cannot start with is found first and raised at once
     (ConfigError); nothing is served, started or stored before that."""
     reloader = Reloader(settings.kb_path, lambda kb: Fixit(kb).prerendered(), interval=settings.kb_poll_seconds,
-                        keep=Path(settings.kb_last_good) if settings.kb_last_good else None)
+                        keep=Path(settings.kb_last_good) if settings.kb_last_good else None,
+                        tool_name=settings.tool_name)
     connections, landed = KeptConnections(settings.ca_file), Landed()
     client = build_client(settings, connections, landed)
     problems, workspaces, identity = startup_problems(settings, mode, reloader.current.kb, client)

@@ -6,6 +6,7 @@ from bot.pipeline import Fixit
 from bot.render.renderer import split_text
 from bot.render.slack_text import entry_line, escape
 from bot.store import Store
+from bot.wording import counted
 
 SEARCH = "fixit_home_search"
 SYSTEM = "fixit_home_system"
@@ -62,7 +63,7 @@ def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", sho
     elif system:
         entries = sorted((e for e in fixit.kb if e.system == system), key=lambda e: (e.is_faq, e.id))
         lines = "\n".join(map(entry_line, entries))
-        blocks += [{"type": "divider"}, _text(f"*{escape(system)}*: {len(entries)} entries")]
+        blocks += [{"type": "divider"}, _text(f"*{escape(system)}*: {counted(len(entries), 'entry', 'entries')}")]
         blocks += [_text(chunk) for chunk in split_text(lines, 2900)]
     top = store.most_answered(days=7)
     blocks += [{"type": "divider"}, _text("*Most answered, last 7 days*\n" + (
