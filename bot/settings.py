@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 CHANNEL_MODES = ("auto", "mention-only", "off")
+# the bot scopes Fixit asks for when installed through OAuth (manifest.yml's; a test keeps the two the same)
+BOT_SCOPES = ("app_mentions:read", "channels:history", "groups:history", "im:history", "mpim:history", "chat:write",
+              "commands", "users:read")
 DEFAULT_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 
@@ -45,6 +48,10 @@ class Settings:
     ca_file: str = ""              # CA bundle trusted for Slack's API (SSL_CERT_FILE); empty: the system's
     kb_last_good: str = ""         # where the last good KB is kept for restarts; empty: nowhere
     tool_name: str = ""            # the expense tool's name in answers (FIXIT_TOOL_NAME); empty: the KB's own
+    client_id: str = ""            # SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: installed through OAuth, many teams
+    client_secret: str = ""
+    scopes: tuple[str, ...] = BOT_SCOPES
+    redirect_uri: str = ""         # SLACK_REDIRECT_URI; empty: the app's one (Slack uses the first configured)
     health_port: int = 0           # Socket Mode: serve /healthz and /readyz on this port; 0: not at all
     health_host: str = "0.0.0.0"
     # other apps whose messages Fixit answers like a person's paste: app or bot ids, by channel ("*": every one)
@@ -66,6 +73,11 @@ class Settings:
     @property
     def slack_configured(self) -> bool:
         return bool(self.bot_token)
+
+    @property
+    def oauth(self) -> bool:
+        """Installed through Slack's OAuth flow into any number of workspaces, rather than one bot token."""
+        return bool(self.client_id or self.client_secret)
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, env_file: Path | None = Path(".env"),
@@ -100,6 +112,10 @@ class Settings:
             ca_file=get("SSL_CERT_FILE"),
             kb_last_good=get("FIXIT_KB_LAST_GOOD", ".fixit/kb-last-good"),
             tool_name=get("FIXIT_TOOL_NAME"),
+            client_id=get("SLACK_CLIENT_ID"),
+            client_secret=get("SLACK_CLIENT_SECRET"),
+            scopes=tuple(filter(None, (s.strip() for s in get("SLACK_SCOPES").split(",")))) or BOT_SCOPES,
+            redirect_uri=get("SLACK_REDIRECT_URI"),
             health_port=int(checked(number, get, "FIXIT_HEALTH_PORT", 0, "a port number (empty: no health port)",
                                     default=0)),
             health_host=get("FIXIT_HEALTH_HOST", cls.health_host),
@@ -129,6 +145,10 @@ class Settings:
             settings.answer_apps = {**settings.answer_apps, "*": settings.answer_apps.get("*", frozenset()) | apps}
         if settings.default_mode not in CHANNEL_MODES:
             problems.append(f"FIXIT_DEFAULT_MODE: {settings.default_mode!r}: write one of {', '.join(CHANNEL_MODES)}")
+        if bool(settings.client_id) != bool(settings.client_secret):
+            missing = "SLACK_CLIENT_SECRET" if settings.client_id else "SLACK_CLIENT_ID"
+            problems.append(f"{missing} is not set: the OAuth install needs both SLACK_CLIENT_ID and "
+                            f"SLACK_CLIENT_SECRET (Basic Information → App Credentials), or neither for one bot token")
         if settings.health_port > 65535:
             problems.append(f"FIXIT_HEALTH_PORT: {settings.health_port} is not a port (1-65535, empty: none)")
         if problems and strict:

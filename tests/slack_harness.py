@@ -3,6 +3,7 @@ over HTTP (uvicorn + Bolt's ASGI adapter), and requests signed the way Slack sig
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import html
 import itertools
@@ -32,6 +33,19 @@ class Call:
     args: dict
     path: str = ""
     at: float = 0.0      # time.perf_counter() when it arrived
+    token: str = ""      # the bearer token it came with
+
+
+@dataclass
+class Team:
+    """A workspace (or, with `enterprise`, an Enterprise Grid org installing org-wide) that can install the
+    app through the fake's oauth.v2.access."""
+
+    id: str
+    enterprise: str = ""
+    org_wide: bool = False
+    expires_in: int = 43200        # a rotating token's lifetime, seconds
+    admins: tuple[str, ...] = ()
 
 
 class FakeSlack(LoopbackServer):
@@ -47,6 +61,10 @@ class FakeSlack(LoopbackServer):
         self.waiters: dict[str, threading.Event] = {}
         self.socket_url = ""  # what apps.connections.open hands out (Socket Mode tests)
         self.refused_tokens: set[str] = set()           # answered invalid_auth, as Slack answers a bad token
+        self.teams: dict[str, Team] = {}                # code → who installs with it (oauth.v2.access)
+        self.tokens: dict[str, Team] = {}               # bot tokens handed out, and whose they are
+        self.refresh_tokens: dict[str, Team] = {}
+        self.client_id, self.client_secret = "1234.5678", "client-secret"
         self._ts = itertools.count(1)
         self._lock = threading.Lock()
         super().__init__(tls)
@@ -65,9 +83,15 @@ class FakeSlack(LoopbackServer):
             time.sleep(stall[0])
             return DROP  # never carried out, and no answer before the client gave up
         token = (headers.get("Authorization") or "").removeprefix("Bearer ")
+        if token.startswith("Basic "):   # oauth.v2.access: the client's id and secret, as HTTP Basic auth
+            client_id, _, client_secret = base64.b64decode(token[6:]).decode().partition(":")
+            args.setdefault("client_id", client_id)
+            args.setdefault("client_secret", client_secret)
+            token = ""
         if token and token in self.refused_tokens:
-            self.calls.append(Call(f"{name}!invalid_auth", args, path, time.perf_counter()))
+            self.calls.append(Call(f"{name}!invalid_auth", args, path, time.perf_counter(), token))
             return 200, {"Content-Type": "application/json"}, b'{"ok": false, "error": "invalid_auth"}'
+        args["_token"] = token
         delay = self.slow.get(str(args.get("channel", "")), 0.0)
         if delay:
             time.sleep(delay)  # Slack slow for that channel (its handler thread waits; the others do not)
@@ -110,19 +134,32 @@ class FakeSlack(LoopbackServer):
         self.failures.setdefault(method, []).append((status, headers or {}, body or {"ok": False, "error": "fail"}))
 
     def answer(self, method: str, args: dict, path: str) -> tuple[int, dict, dict]:
+        token = args.pop("_token", "")
         with self._lock:
             queue = self.failures.get(method)
             if queue:
                 status, headers, body = queue.pop(0)
-                self.calls.append(Call(f"{method}!{status}", args, path, time.perf_counter()))
+                self.calls.append(Call(f"{method}!{status}", args, path, time.perf_counter(), token))
                 return status, headers, body
-            self.calls.append(Call(method, args, path, time.perf_counter()))
+            self.calls.append(Call(method, args, path, time.perf_counter(), token))
             waiter = self.waiters.get(args.get("thread_ts") or "")
             if waiter is not None:
                 waiter.set()
         if method == "auth.test":
+            team = self.tokens.get(token)
+            if team is not None:
+                return 200, {}, {"ok": True, "user_id": f"U{team.id}BOT", "bot_id": f"B{team.id}",
+                                 "team_id": None if team.org_wide else team.id, "team": team.id, "user": "fixit",
+                                 "enterprise_id": team.enterprise or None, "is_enterprise_install": team.org_wide,
+                                 "url": f"https://{team.id.lower()}.slack.com/"}
             return 200, {}, {"ok": True, "user_id": BOT_USER, "bot_id": "BFIXIT", "team_id": "T0001",
                              "team": "Test", "user": "fixit", "url": "https://test.slack.com/"}
+        if method == "oauth.v2.access":
+            return 200, {}, self.oauth_access(args)
+        if method == "users.info":
+            team = next((t for t in self.tokens.values() if args.get("user") in t.admins), None)
+            return 200, {}, {"ok": True, "user": {"id": args.get("user"), "is_admin": team is not None,
+                                                  "is_owner": False, "team_id": team.id if team else ""}}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
             # like Slack, the answer carries the message as posted, blocks and all
@@ -149,6 +186,31 @@ class FakeSlack(LoopbackServer):
         if method == "chat.postEphemeral":
             return 200, {}, {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
         return 200, {}, {"ok": True}
+
+    def oauth_access(self, args: dict) -> dict:
+        """oauth.v2.access: a code for an installation, or a refresh token for a fresh rotating token."""
+        if args.get("client_id") != self.client_id or args.get("client_secret") != self.client_secret:
+            return {"ok": False, "error": "invalid_client_id"}
+        with self._lock:
+            if args.get("grant_type") == "refresh_token":
+                team = self.refresh_tokens.get(args.get("refresh_token", ""))
+            else:
+                team = self.teams.pop(args.get("code", ""), None)   # a code is good once
+            if team is None:
+                return {"ok": False, "error": "invalid_code" if "code" in args else "invalid_refresh_token"}
+            n = sum(1 for t in self.tokens.values() if t is team) + 1
+            token, refresh = f"xoxe.xoxb-{team.id}-{n}", f"xoxe-1-{team.id}-{n}"
+            self.tokens[token] = team
+            self.refresh_tokens[refresh] = team
+        answer = {"ok": True, "app_id": "A0001", "token_type": "bot", "scope": "chat:write,commands",
+                  "access_token": token, "bot_user_id": f"U{team.id}BOT", "refresh_token": refresh,
+                  "expires_in": team.expires_in,
+                  "team": None if team.org_wide else {"id": team.id, "name": f"Team {team.id}"},
+                  "enterprise": {"id": team.enterprise, "name": "Org"} if team.enterprise else None,
+                  "is_enterprise_install": team.org_wide}
+        if args.get("grant_type") != "refresh_token":
+            answer["authed_user"] = {"id": f"U{team.id}ADMIN"}
+        return answer
 
     def expect_answer(self, thread_ts: str) -> threading.Event:
         """An event set when a message is posted in that thread."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.answer.types import Answer, Card, Checked, Message, Where
 from bot.checks.runner import CheckRunner
@@ -14,11 +15,15 @@ from bot.match.normalize import clean, normalize
 from bot.match.questions import asks_for_help
 from bot.pipeline import USAGE_HINT, Fixit, Reply
 from bot.render.slack_text import escape
-from bot.settings import Settings
+from bot.settings import CHANNEL_MODES, Settings
 from bot.store import Store
 from bot.store.resilient import ResilientStore
 
 _ERRORISH = re.compile(r"\b(?:error|failed|failure|exception|couldn'?t|could not|unable)\b", re.IGNORECASE)
+
+
+MODE_MEANING = {"auto": "I answer pasted errors", "mention-only": "I answer only when someone mentions me",
+                "off": "I stay silent here"}
 
 
 def looks_like_an_error(text: str) -> bool:
@@ -48,8 +53,36 @@ class Answerer:
         """The knowledge base being served now (hot reload swaps it between requests)."""
         return self._fixit()
 
-    def mode(self, channel: str) -> str:
+    def mode(self, channel: str, team: str = "") -> str:
+        """The channel's mode: what the team's admins set (`/fixit config`), else the server's settings."""
+        if team:
+            mode = self.store.channel_modes_of(team).get(channel)
+            if mode:
+                return mode
         return self.settings.channel_modes.get(channel, self.settings.default_mode)
+
+    def set_mode(self, where: Where, mode: str, user: str) -> Answer:
+        """A team admin's `/fixit config MODE` for the channel it is typed in (the caller checked the admin)."""
+        if mode not in CHANNEL_MODES:
+            return Answer(note=self.fixit.renderer.note([escape(
+                f"Write one of {', '.join(CHANNEL_MODES)}: `{self.settings.slash_command} config mention-only`.")]),
+                private=True)
+        if not self.store.set_channel_mode(where.team, where.channel, mode, user):
+            return Answer(note=self.fixit.renderer.note(["I couldn't store that right now (the database is not "
+                                                         "answering); please try again in a minute."]), private=True)
+        return Answer(note=self.fixit.renderer.note([f"In this channel I now run *{mode}*: {MODE_MEANING[mode]}."]),
+                      private=True)
+
+    def modes(self, where: Where) -> Answer:
+        """`/fixit config`: this channel's mode and the team's settings."""
+        own = self.store.channel_modes_of(where.team)
+        mode = self.mode(where.channel, where.team)
+        lines = [f"In this channel I run *{mode}*: {MODE_MEANING[mode]}."]
+        if own:
+            lines.append("Set for this workspace: " + ", ".join(f"<#{escape(c)}> {m}" for c, m in sorted(own.items())))
+        lines.append(f"Admins change it with `{self.settings.slash_command} config auto|mention-only|off` "
+                     f"in the channel.")
+        return Answer(note=self.fixit.renderer.note(lines), private=True)
 
     # -- messages in conversations --
 
@@ -67,7 +100,7 @@ class Answerer:
         return answer
 
     def _channel_message(self, message: Message) -> Answer:
-        if self.mode(message.channel) != "auto":
+        if self.mode(message.channel, message.team) != "auto":
             return Answer()
         if message.is_reply:
             answered = self.store.thread_entries(message.channel, message.thread_ts)
@@ -76,7 +109,7 @@ class Answerer:
         return self.paste(message, explicit=False)
 
     def _mention(self, message: Message) -> Answer:
-        if self.mode(message.channel) == "off" or not self.first_delivery(message.event_id):
+        if self.mode(message.channel, message.team) == "off" or not self.first_delivery(message.event_id):
             return Answer()
         if not message.text.strip():
             return Answer(note=self.fixit.renderer.note([USAGE_HINT]))
@@ -86,8 +119,7 @@ class Answerer:
                 answer = self.follow_up(message, answered, explicit=True)
                 if answer is not None:
                     return answer
-        return self.paste(Message(message.text, message.channel, message.ts, message.thread_ts, message.user),
-                          explicit=True)
+        return self.paste(replace(message, event_id=""), explicit=True)
 
     def paste(self, message: Message, explicit: bool, reply: Reply | None = None) -> Answer:
         """The cards for a paste, claimed for its thread (a retry, a restart or a second instance never answers
@@ -95,7 +127,8 @@ class Answerer:
         fixit, where, text = self.fixit, message.where, message.text
         reply = reply or fixit.reply(text)
         if reply.cards:
-            fresh = self.store.claim_event(message.event_id, where.channel, where.thread_ts, reply.match.answer_ids)
+            fresh = self.store.claim_event(message.event_id, where.channel, where.thread_ts, reply.match.answer_ids,
+                                           where.team)
             if fresh is None:
                 return Answer()
             cards = [self.card(hit.entry_id, rendered, hit.faq_index, claimed=True)
@@ -123,7 +156,7 @@ class Answerer:
         if explicit or reply.match.unknown_codes or looks_like_an_error(text):
             # a Slack retry of a paste that matched nothing is not another paste that matched nothing
             if delivered_once or self.first_delivery(message.event_id):
-                self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel)
+                self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel, where.team)
         return answer
 
     def follow_up(self, message: Message, answered: list[str], explicit: bool = False) -> Answer | None:
@@ -168,7 +201,7 @@ class Answerer:
             return Answer(cards=cards, private=True, share=shareable, paste=text, more=self.listed(reply))
         if reply.match.suggestions:
             return Answer(suggestions=[fixit.kb.get(h.entry_id) for h in reply.match.suggestions], private=True)
-        self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel)
+        self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel, where.team)
         return Answer(note=fixit.no_match(reply.match, heading=False), private=True)
 
     def listed(self, reply: Reply) -> list:
@@ -181,7 +214,8 @@ class Answerer:
         """An entry's card for a thread (Share, a picked suggestion), claimed: once per thread. None when it
         is already there or no longer in the knowledge base."""
         fixit = self.fixit
-        if fixit.kb.get(entry_id) is None or not self.store.claim_answer(where.channel, where.thread_ts, entry_id):
+        if fixit.kb.get(entry_id) is None or not self.store.claim_answer(where.channel, where.thread_ts, entry_id,
+                                                                                     where.team):
             return None
         card = self.card(entry_id, fixit.card(entry_id, faq_index), faq_index, claimed=True)
         return Answer(cards=[card], check=self.workspaces.for_channel(where.channel))
@@ -198,7 +232,7 @@ class Answerer:
         return Answer(cards=[self.card(entry_id, self.fixit.card(entry_id, full=True))])
 
     def feedback(self, entry_id: str, where: Where, user: str, vote: str) -> Answer:
-        self.store.record_feedback(entry_id, user, where.channel, where.thread_ts, vote)
+        self.store.record_feedback(entry_id, user, where.channel, where.thread_ts, vote, where.team)
         renderer = self.fixit.renderer
         if vote == "up":
             return Answer(note=renderer.note(["Thanks, noted. 👍"]), private=True)

@@ -12,10 +12,12 @@ from bot.render import Rendered
 
 @dataclass(frozen=True)
 class Where:
-    """The conversation an answer belongs to: the channel, and the thread (empty: none yet)."""
+    """The conversation an answer belongs to: the channel, the thread (empty: none yet), and the Slack team
+    (workspace) it is answered for, whose data it is."""
 
     channel: str
     thread_ts: str = ""
+    team: str = ""
 
     def value(self, entry_id: str, faq_index: int = -1) -> str:
         """A button's value: the entry, and where its card was shown."""
@@ -40,11 +42,12 @@ class Message:
     thread_ts: str = ""
     user: str = ""
     event_id: str = ""     # the delivery's id, when the transport has one (Slack's Events API)
+    team: str = ""         # the Slack team the message was received for
 
     @property
     def where(self) -> Where:
         """Where an answer goes: the message's thread, or a new thread under it."""
-        return Where(self.channel, self.thread_ts or self.ts)
+        return Where(self.channel, self.thread_ts or self.ts, self.team)
 
     @property
     def is_reply(self) -> bool:

@@ -26,10 +26,11 @@ from bot.kb.loader import load_knowledge_base
 from bot.kb.watch import Reloader
 from bot.pipeline import Fixit
 from bot.settings import Settings
-from bot.slack import listeners
+from bot.slack import install, listeners
 from bot.slack.deliver import Delivery
 from bot.slack.health import probe, serve_probes
 from bot.slack.http import FixitRequestHandler
+from bot.slack.install import oauth_settings
 from bot.slack.retry import Landed, SlackFaults, post_id_of
 from bot.slack.transport import KeptClients, KeptConnections, KeptWebClient
 from bot.store.resilient import ResilientStore
@@ -56,7 +57,7 @@ def build_client(settings: Settings, connections: KeptConnections | None = None,
     """The Web API client: kept connections; rate limits waited out; server errors, dropped connections and
     garbled replies retried without posting twice (`bot/slack/retry.py`)."""
     connections = connections or KeptConnections(settings.ca_file)
-    client = KeptWebClient(token=settings.bot_token, base_url=settings.api_url, timeout=10, logger=api_logger(),
+    client = KeptWebClient(token=settings.bot_token or None, base_url=settings.api_url, timeout=10, logger=api_logger(),
                            connections=connections)
     # in place of slack_sdk's default ConnectionErrorRetryHandler, which posts again after a dropped
     # connection even when Slack had taken the post
@@ -126,9 +127,13 @@ def startup_problems(settings: Settings, mode: str, kb, client: KeptWebClient) -
     """Every setting the server cannot start with (one line each), the workspaces and auth.test's answer."""
     problems = list(settings.problems)
     problems += [f"{name} {what}" for attr, name, what in MODE_SETTINGS.get(mode, []) if not getattr(settings, attr)]
-    if not settings.bot_token:
+    if settings.oauth and mode == "socket":
+        problems.append("SLACK_CLIENT_ID: installing in many workspaces (OAuth) needs HTTP mode: run serve --http, "
+                        "or unset SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for one workspace's bot token")
+    if not settings.bot_token and not settings.oauth:
         problems.append("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from the app's "
-                        "OAuth & Permissions page")
+                        "OAuth & Permissions page (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install "
+                        "through OAuth)")
     if problem := url_problem(settings.database_url):
         problems.append(problem)
     if not kb.entries:
@@ -140,8 +145,8 @@ def startup_problems(settings: Settings, mode: str, kb, client: KeptWebClient) -
         workspaces = load_workspaces(settings.workspaces_file)
     except WorkspacesError as exc:
         problems.append(f"FIXIT_WORKSPACES: {exc}")
-    identity = {}
-    if settings.bot_token:
+    identity = {"installed": "oauth"} if settings.oauth else {}
+    if settings.bot_token and not settings.oauth:
         identity, problem = who_am_i(client, settings.api_url)
         problems += [problem] if problem else []
     return problems, workspaces, identity
@@ -176,7 +181,7 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
     # listeners wait on the database and the Slack API, but matching holds the GIL: a few threads
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit")
     app = App(signing_secret=settings.signing_secret or None, client=client, process_before_response=False,
-              listener_executor=executor,
+              listener_executor=executor, oauth_settings=oauth_settings(settings, client) if settings.oauth else None,
               request_verification_enabled=bool(settings.signing_secret),
               # middleware for what Fixit does not use (say/respond/complete objects, custom-function
               # tokens, the AI-assistant threads), built for every request otherwise
@@ -193,6 +198,7 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
         next()
 
     listeners.register(app, settings)
+    install.register(app, store)
 
     @app.error
     def on_error(error, body, logger):

@@ -30,7 +30,9 @@ def search(fixit: Fixit, query: str, limit: int = 10) -> list[str]:
     return list(dict.fromkeys(found))[:limit]
 
 
-def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", show: str = "") -> dict:
+def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", show: str = "",
+              team: str | None = None) -> dict:
+    """`team`: whose statistics to show (None: every team's, for one-workspace tools)."""
     systems = sorted({e.system for e in fixit.kb})
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Fixit"}},
@@ -65,11 +67,11 @@ def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", sho
         lines = "\n".join(map(entry_line, entries))
         blocks += [{"type": "divider"}, _text(f"*{escape(system)}*: {counted(len(entries), 'entry', 'entries')}")]
         blocks += [_text(chunk) for chunk in split_text(lines, 2900)]
-    top = store.most_answered(days=7)
+    top = store.most_answered(days=7, team=team)
     blocks += [{"type": "divider"}, _text("*Most answered, last 7 days*\n" + (
         "\n".join(f"{n}× *{escape(i)}*" + (f": {escape(fixit.kb.get(i).title)}" if fixit.kb.get(i) else "")
                   for i, n in top) or "Nothing yet."))]
-    blocks.append(_text(f"*Pastes that matched nothing, last 7 days:* {store.unmatched_count(days=7)}"))
+    blocks.append(_text(f"*Pastes that matched nothing, last 7 days:* {store.unmatched_count(days=7, team=team)}"))
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
 
 

@@ -100,6 +100,17 @@ class FixitRequestHandler(SlackRequestHandler):
             return reply(200, "")
         return AsgiHttpResponse(status=response.status, headers=response.headers, body=response.body)
 
+    # the install flow's two pages read and write the database: off the event loop
+    async def handle_installation(self, request):
+        bolt_request = BoltRequest(body=await request.get_raw_body(), query=request.query_string,
+                                   headers=request.get_headers())
+        return await asyncio.to_thread(self.app.oauth_flow.handle_installation, bolt_request)
+
+    async def handle_callback(self, request):
+        bolt_request = BoltRequest(body=await request.get_raw_body(), query=request.query_string,
+                                   headers=request.get_headers())
+        return await asyncio.to_thread(self.app.oauth_flow.handle_callback, bolt_request)
+
     def signed(self, body: str, headers: dict[str, str]) -> bool:
         timestamp = headers.get("x-slack-request-timestamp", "")
         signature = headers.get("x-slack-signature", "")

@@ -23,7 +23,9 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
@@ -41,6 +43,7 @@ thread_answers = Table(
     Column("thread_ts", String(64), primary_key=True),
     Column("entry_id", String(64), primary_key=True),
     Column("answered_at", Float, nullable=False, index=True),
+    Column("team_id", String(32), nullable=False, server_default=""),
 )
 feedback = Table(
     "feedback", metadata,
@@ -51,6 +54,7 @@ feedback = Table(
     Column("thread_ts", String(64), nullable=False),
     Column("vote", String(8), nullable=False),
     Column("at", Float, nullable=False),
+    Column("team_id", String(32), nullable=False, server_default=""),
 )
 unmatched = Table(
     "unmatched_pastes", metadata,
@@ -58,7 +62,17 @@ unmatched = Table(
     Column("text", String(500), nullable=False),
     Column("channel", String(64), nullable=False),
     Column("at", Float, nullable=False, index=True),
+    Column("team_id", String(32), nullable=False, server_default=""),
 )
+channel_modes = Table(
+    "channel_modes", metadata,     # set by a team's admins (`/fixit config`), over the server's settings
+    Column("team_id", String(32), primary_key=True),
+    Column("channel", String(64), primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("set_by", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+)
+TEAM_TABLES = (thread_answers, feedback, unmatched, channel_modes)
 notices = Table(
     "admin_notices", metadata,
     Column("key", String(200), primary_key=True),
@@ -90,6 +104,20 @@ def _commit(connection, work: Callable):
         raise
 
 
+def add_team_columns(conn) -> None:
+    """A database made before Fixit served many workspaces gets its `team_id` columns (rows already there
+    keep team '', which every team's statistics count, as the one team they came from)."""
+    for table in (thread_answers, feedback, unmatched):
+        have = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        if "team_id" not in have:
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN team_id VARCHAR(32) NOT NULL DEFAULT ''"))
+
+
+def of_team(column, team: str | None):
+    """Rows of `team` (and rows from before teams were recorded); every row when `team` is None."""
+    return True if team is None else column.in_([team, ""])
+
+
 class InsertOnce:
     """An INSERT … ON CONFLICT DO NOTHING compiled once for the engine's driver, run on its cursor."""
 
@@ -116,6 +144,7 @@ class Store:
         self._driver_error = self.engine.dialect.loaded_dbapi.OperationalError
         self._claim_connection = None
         self._transaction(metadata.create_all)
+        self._transaction(add_team_columns)
         self.retention_seconds = retention_days * 86400
         self._claims = 0
         self._new_event = self._insert_new(events)
@@ -173,7 +202,8 @@ class Store:
         """True the first time an event id is seen (Slack retries deliver the same id again)."""
         return self._insert_once(self._new_event, {"event_id": event_id, "seen_at": time.time()})
 
-    def claim_event(self, event_id: str, channel: str, thread_ts: str, entry_ids: list[str]) -> list[str] | None:
+    def claim_event(self, event_id: str, channel: str, thread_ts: str, entry_ids: list[str],
+                    team: str = "") -> list[str] | None:
         """In one transaction: record the event (None if it was seen before, e.g. a Slack retry) and claim
         the entries not yet answered in the thread; returns those."""
         now = time.time()
@@ -185,7 +215,8 @@ class Store:
             if event_id and not self._new_event.run(cursor, {"event_id": event_id, "seen_at": now}):
                 return None
             return [entry_id for entry_id in entry_ids if self._new_answer.run(cursor, {
-                "channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now})]
+                "channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now,
+                "team_id": team})]
         return self._claim_transaction(claim)
 
     def _insert_new(self, table: Table) -> InsertOnce:
@@ -202,10 +233,11 @@ class Store:
         statement = dialect_insert(table).on_conflict_do_nothing()
         return InsertOnce(statement.compile(dialect=self.engine.dialect))
 
-    def claim_answer(self, channel: str, thread_ts: str, entry_id: str) -> bool:
+    def claim_answer(self, channel: str, thread_ts: str, entry_id: str, team: str = "") -> bool:
         """True if this entry has not been answered in this thread yet (and records that it now is)."""
         return self._insert_once(self._new_answer, {"channel": channel, "thread_ts": thread_ts,
-                                                     "entry_id": entry_id, "answered_at": time.time()})
+                                                     "entry_id": entry_id, "answered_at": time.time(),
+                                                     "team_id": team})
 
     def release_answer(self, channel: str, thread_ts: str, entry_id: str) -> None:
         """Undo a claim whose answer could not be posted, so a later paste can try again."""
@@ -220,46 +252,74 @@ class Store:
             ).order_by(thread_answers.c.answered_at))
             return [r[0] for r in rows]
 
-    def most_answered(self, days: int = 7, limit: int = 10) -> list[tuple[str, int]]:
+    def most_answered(self, days: int = 7, limit: int = 10, team: str | None = None) -> list[tuple[str, int]]:
         since = time.time() - days * 86400
         with self.engine.connect() as conn:
             rows = conn.execute(
                 select(thread_answers.c.entry_id, func.count().label("n"))
-                .where(thread_answers.c.answered_at >= since)
+                .where((thread_answers.c.answered_at >= since) & of_team(thread_answers.c.team_id, team))
                 .group_by(thread_answers.c.entry_id).order_by(func.count().desc(), thread_answers.c.entry_id)
                 .limit(limit))
             return [(r[0], r[1]) for r in rows]
 
     # -- feedback --
 
-    def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str) -> None:
+    def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str,
+                        team: str = "") -> None:
         self._transaction(lambda conn: conn.execute(insert(feedback).values(
-            entry_id=entry_id, user_id=user_id, channel=channel, thread_ts=thread_ts, vote=vote, at=time.time())))
+            entry_id=entry_id, user_id=user_id, channel=channel, thread_ts=thread_ts, vote=vote, at=time.time(),
+            team_id=team)))
 
-    def feedback_for(self, entry_id: str) -> dict[str, int]:
+    def feedback_for(self, entry_id: str, team: str | None = None) -> dict[str, int]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(feedback.c.vote, func.count()).where(feedback.c.entry_id == entry_id)
+            rows = conn.execute(select(feedback.c.vote, func.count())
+                                .where((feedback.c.entry_id == entry_id) & of_team(feedback.c.team_id, team))
                                 .group_by(feedback.c.vote))
             return {r[0]: r[1] for r in rows}
 
     # -- unmatched pastes --
 
-    def record_unmatched(self, normalised_text: str, channel: str) -> None:
+    def record_unmatched(self, normalised_text: str, channel: str, team: str = "") -> None:
         now = time.time()
 
         def record(conn):
-            conn.execute(insert(unmatched).values(text=normalised_text[:UNMATCHED_CHARS], channel=channel, at=now))
+            conn.execute(insert(unmatched).values(text=normalised_text[:UNMATCHED_CHARS], channel=channel, at=now,
+                                                  team_id=team))
             conn.execute(delete(unmatched).where(unmatched.c.at < now - self.retention_seconds))
         self._transaction(record)
 
-    def unmatched_count(self, days: int = 7) -> int:
+    def unmatched_count(self, days: int = 7, team: str | None = None) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).select_from(unmatched)
-                                .where(unmatched.c.at >= time.time() - days * 86400)).scalar_one()
+            return conn.execute(select(func.count()).select_from(unmatched).where(
+                (unmatched.c.at >= time.time() - days * 86400) & of_team(unmatched.c.team_id, team))).scalar_one()
 
-    def unmatched_texts(self) -> Iterable[str]:
+    def unmatched_texts(self, team: str | None = None) -> Iterable[str]:
         with self.engine.connect() as conn:
-            return [r[0] for r in conn.execute(select(unmatched.c.text).order_by(unmatched.c.at))]
+            return [r[0] for r in conn.execute(select(unmatched.c.text).where(of_team(unmatched.c.team_id, team))
+                                               .order_by(unmatched.c.at))]
+
+    # -- a team's own settings, and forgetting a team --
+
+    def set_channel_mode(self, team: str, channel: str, mode: str, user_id: str) -> None:
+        def write(conn):
+            conn.execute(delete(channel_modes).where((channel_modes.c.team_id == team)
+                                                     & (channel_modes.c.channel == channel)))
+            conn.execute(insert(channel_modes).values(team_id=team, channel=channel, mode=mode, set_by=user_id,
+                                                      at=time.time()))
+        self._transaction(write)
+
+    def channel_modes_of(self, team: str) -> dict[str, str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(channel_modes.c.channel, channel_modes.c.mode)
+                                .where(channel_modes.c.team_id == team))
+            return {r[0]: r[1] for r in rows}
+
+    def forget_team(self, team: str) -> None:
+        """Everything stored for a team (an uninstall): its answers' records, feedback, unmatched pastes and
+        channel modes. Rows from before teams were recorded (team '') are not the team's to delete."""
+        if not team:
+            return
+        self._transaction(lambda conn: [conn.execute(delete(t).where(t.c.team_id == team)) for t in TEAM_TABLES])
 
     # -- one-time notices (e.g. bad credentials told to admins once) --
 

@@ -30,6 +30,7 @@ RETRY_SECONDS = 5.0
 WINDOW_SECONDS = 3600.0
 MAX_REMEMBERED = 100_000
 MAX_PENDING = 10_000
+MODES_SECONDS = 5.0   # a mode an admin sets reaches other instances within this
 STORE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, sqlite3.Error)
 
 
@@ -63,6 +64,8 @@ class ResilientStore:
         self._seen: OrderedDict[str, float] = OrderedDict()          # event ids, and when
         self._claims: OrderedDict[tuple[str, str], list[str]] = OrderedDict()  # (channel, thread) → entries
         self._notices: set[str] = set()
+        self._modes: dict[str, dict[str, str]] = {}      # team → channel → mode, as last read
+        self._modes_read: dict[str, float] = {}
         self._pending: deque[tuple[str, Callable[[Store], object]]] = deque(maxlen=MAX_PENDING)
         self._open("start")
 
@@ -230,22 +233,23 @@ class ResilientStore:
         fresh_here = self._remember_event(event_id)
         return self._call("de-duplication", lambda s: s.first_delivery(event_id), lambda: fresh_here, event_id)
 
-    def claim_event(self, event_id: str, channel: str, thread_ts: str, entry_ids: list[str]) -> list[str] | None:
+    def claim_event(self, event_id: str, channel: str, thread_ts: str, entry_ids: list[str],
+                    team: str = "") -> list[str] | None:
         fresh_here = not event_id or self._remember_event(event_id)
 
         def in_memory():
             return self._remember_claims(channel, thread_ts, entry_ids) if fresh_here else None
 
         def in_store(store: Store):
-            fresh = store.claim_event(event_id, channel, thread_ts, entry_ids)
+            fresh = store.claim_event(event_id, channel, thread_ts, entry_ids, team)
             if fresh:
                 self._remember_claims(channel, thread_ts, fresh)
             return fresh
         return self._call("claiming the answer", in_store, in_memory, event_id, channel)
 
-    def claim_answer(self, channel: str, thread_ts: str, entry_id: str) -> bool:
+    def claim_answer(self, channel: str, thread_ts: str, entry_id: str, team: str = "") -> bool:
         def in_store(store: Store):
-            fresh = store.claim_answer(channel, thread_ts, entry_id)
+            fresh = store.claim_answer(channel, thread_ts, entry_id, team)
             if fresh:
                 self._remember_claims(channel, thread_ts, [entry_id])
             return fresh
@@ -267,13 +271,14 @@ class ResilientStore:
         return self._call("reading the thread's answers", lambda s: s.thread_entries(channel, thread_ts),
                           lambda: list(self._claims.get((channel, thread_ts), [])), channel=channel)
 
-    def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str) -> None:
-        write = lambda s: s.record_feedback(entry_id, user_id, channel, thread_ts, vote)  # noqa: E731
+    def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str,
+                        team: str = "") -> None:
+        write = lambda s: s.record_feedback(entry_id, user_id, channel, thread_ts, vote, team)  # noqa: E731
         self._call("storing feedback (kept for later)", write, lambda: self._keep("feedback", write),
                    channel=channel)
 
-    def record_unmatched(self, normalised_text: str, channel: str) -> None:
-        write = lambda s: s.record_unmatched(normalised_text, channel)  # noqa: E731
+    def record_unmatched(self, normalised_text: str, channel: str, team: str = "") -> None:
+        write = lambda s: s.record_unmatched(normalised_text, channel, team)  # noqa: E731
         self._call("storing an unmatched paste (kept for later)", write, lambda: self._keep("unmatched", write),
                    channel=channel)
 
@@ -283,17 +288,45 @@ class ResilientStore:
             self._notices.add(key)
         return self._call("a one-time notice", lambda s: s.notify_once(key), lambda: fresh_here)
 
-    def feedback_for(self, entry_id: str) -> dict[str, int]:
-        return self._call("reading feedback", lambda s: s.feedback_for(entry_id), dict)
+    def feedback_for(self, entry_id: str, team: str | None = None) -> dict[str, int]:
+        return self._call("reading feedback", lambda s: s.feedback_for(entry_id, team), dict)
 
-    def most_answered(self, days: int = 7, limit: int = 10) -> list[tuple[str, int]]:
-        return self._call("reading statistics", lambda s: s.most_answered(days, limit), list)
+    def most_answered(self, days: int = 7, limit: int = 10, team: str | None = None) -> list[tuple[str, int]]:
+        return self._call("reading statistics", lambda s: s.most_answered(days, limit, team), list)
 
-    def unmatched_count(self, days: int = 7) -> int:
-        return self._call("reading statistics", lambda s: s.unmatched_count(days), int)
+    def unmatched_count(self, days: int = 7, team: str | None = None) -> int:
+        return self._call("reading statistics", lambda s: s.unmatched_count(days, team), int)
 
-    def unmatched_texts(self):
-        return self._call("reading unmatched pastes", lambda s: s.unmatched_texts(), list)
+    def unmatched_texts(self, team: str | None = None):
+        return self._call("reading unmatched pastes", lambda s: s.unmatched_texts(team), list)
+
+    def set_channel_mode(self, team: str, channel: str, mode: str, user_id: str) -> bool:
+        """False when it could not be stored (the database is down): the admin is told, nothing is kept."""
+        with self._lock:
+            self._modes.setdefault(team, {})[channel] = mode
+        return self._call("storing a channel mode", lambda s: s.set_channel_mode(team, channel, mode, user_id) or True,
+                          lambda: False, channel=channel)
+
+    def channel_modes_of(self, team: str) -> dict[str, str]:
+        """A team's channel modes, read again at most every MODES_SECONDS (asked for every message); the last
+        ones read while the database is down."""
+        now = self.clock()
+        with self._lock:
+            read_at = self._modes_read.get(team)
+            if read_at is not None and now - read_at < MODES_SECONDS:
+                return self._modes.get(team, {})
+            self._modes_read[team] = now
+        modes = self._call("reading channel modes", lambda s: s.channel_modes_of(team),
+                           lambda: dict(self._modes.get(team, {})))
+        with self._lock:
+            self._modes[team] = modes
+        return modes
+
+    def forget_team(self, team: str) -> None:
+        with self._lock:
+            self._modes.pop(team, None)
+        self._call("forgetting a team", lambda s: s.forget_team(team),
+                   lambda: self._keep("forget team", lambda s: s.forget_team(team)))
 
     def prune_events(self, older_than_days: int = 2) -> None:
         self._call("pruning", lambda s: s.prune_events(older_than_days), lambda: None)

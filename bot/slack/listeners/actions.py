@@ -29,7 +29,7 @@ class Click:
         self.respond({"response_type": "ephemeral", "replace_original": False, "text": text})
 
 
-def clicked(body) -> tuple[str, Where, int] | None:
+def clicked(body, team: str = "") -> tuple[str, Where, int] | None:
     """The entry a button is about, and where it was pressed. The button's value is the user's to tamper
     with: the channel comes only from the payload (its container, else its channel), and the value's thread
     only counts in that channel. None for a value that is not one of Fixit's."""
@@ -41,7 +41,7 @@ def clicked(body) -> tuple[str, Where, int] | None:
     container = body.get("container") or {}
     channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
     thread = shown.thread_ts if shown.channel == channel else container.get("thread_ts", "")
-    return entry_id, Where(channel, thread), faq_index
+    return entry_id, Where(channel, thread, team), faq_index
 
 
 def press(ack, body, context) -> Click | None:
@@ -50,7 +50,7 @@ def press(ack, body, context) -> Click | None:
     ack()
     if replayed(context, body):
         return None
-    delivery, what = context["delivery"], clicked(body)
+    delivery, what = context["delivery"], clicked(body, context.get("team_id") or "")
     click = what and Click(delivery, *what, body.get("response_url", ""))
     if click and delivery.answerer.fixit.kb.get(click.entry_id) is not None:
         return click

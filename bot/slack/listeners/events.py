@@ -33,9 +33,11 @@ def is_answerable(event: dict, context) -> bool:
     return bool(event.get("user"))
 
 
-def message_of(body: dict, event: dict, text: str) -> Message:
+def message_of(body: dict, event: dict, text: str, context) -> Message:
+    """`context.get("team_id")`: the team whose installation received the event (Bolt reads it from the event's
+    authorizations), which in a Slack Connect channel may not be the team of the person who wrote it."""
     return Message(text, event.get("channel", ""), event.get("ts", ""), event.get("thread_ts") or "",
-                   event.get("user", ""), body.get("event_id", ""))
+                   event.get("user", ""), body.get("event_id", ""), context.get("team_id") or body.get("team_id") or "")
 
 
 # Slack retries an event it thinks was not delivered; the answer layer records each event id in the store
@@ -52,7 +54,7 @@ def handle_message(body, event, client, context) -> None:
     if bot_user_id and f"<@{bot_user_id}" in (event.get("text") or ""):
         return  # answered as the app_mention Slack sends too
     delivery = context["delivery"]
-    message = message_of(body, event, text_of(event))
+    message = message_of(body, event, text_of(event), context)
     delivery.later(client, delivery.answerer.channel_message(message), message.where, message.user)
 
 
@@ -60,7 +62,7 @@ def handle_mention(body, event, client, context) -> None:
     if not is_answerable(event, context):
         return
     delivery = context["delivery"]
-    message = message_of(body, event, MENTION.sub(" ", text_of(event)).strip())
+    message = message_of(body, event, MENTION.sub(" ", text_of(event)).strip(), context)
     delivery.later(client, delivery.answerer.mention(message), message.where, message.user)
 
 

@@ -14,7 +14,8 @@ log = logging.getLogger("fixit.slack")
 def publish(client, context, user_id: str, **what) -> None:
     answerer = context["delivery"].answerer
     try:
-        client.views_publish(user_id=user_id, view=home_view(answerer.fixit, answerer.store, **what))
+        client.views_publish(user_id=user_id, view=home_view(answerer.fixit, answerer.store,
+                                                             team=context.get("team_id"), **what))
     except (SlackApiError, OSError) as exc:
         log.warning("views.publish for %s failed: %s", user_id, exc)
 

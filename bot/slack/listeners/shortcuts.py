@@ -16,7 +16,8 @@ def explain(ack, shortcut, context) -> None:
         return
     delivery = context["delivery"]
     message = shortcut.get("message") or {}
-    where = Where((shortcut.get("channel") or {}).get("id", ""), message.get("thread_ts") or message.get("ts", ""))
+    where = Where((shortcut.get("channel") or {}).get("id", ""), message.get("thread_ts") or message.get("ts", ""),
+                  context.get("team_id") or "")
     answer = delivery.answerer.lookup(text_of(message), where, shareable=shareable(shortcut.get("channel")))
     delivery.respond(shortcut.get("response_url", ""), delivery.response(answer, where))
 
