@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 import yaml
 from slack_harness import BOT_USER, message
 
@@ -45,14 +46,17 @@ def test_the_manifest_lets_people_message_fixit():
     assert features["messages_tab_enabled"] is True and features["messages_tab_read_only_enabled"] is False
 
 
-def test_the_manifest_is_valid_for_slacks_manifest_schema():
+@pytest.mark.parametrize("name", ["manifest.yml", "manifest.oauth.yml"])
+def test_the_manifests_are_valid_for_slacks_manifest_schema(name):
     """Slack's published schema (slackapi/manifest-schema, MIT; copied into tests/data): a misspelt field, an
     unknown event or scope, a wrong type is named here, not when someone pastes the manifest into Slack."""
     import json
 
     import jsonschema
+
+    from bot.settings import BOT_SCOPES
     schema = json.loads((ROOT / "tests" / "data" / "slack-manifest.schema.1.0.0.json").read_text(encoding="utf-8"))
-    manifest = yaml.safe_load((ROOT / "manifest.yml").read_text(encoding="utf-8"))
+    manifest = yaml.safe_load((ROOT / name).read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema)
     errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(manifest)]
     assert errors == []
@@ -63,3 +67,14 @@ def test_the_manifest_is_valid_for_slacks_manifest_schema():
                          ("app_mention", "app_mentions:read")):
         assert event in manifest["settings"]["event_subscriptions"]["bot_events"] and scope in scopes
     assert "chat:write.public" not in scopes
+    assert scopes == set(BOT_SCOPES)   # what the OAuth install asks for (SLACK_SCOPES' default)
+
+
+def test_the_two_manifests_differ_only_in_how_fixit_is_installed():
+    one, many = (yaml.safe_load((ROOT / n).read_text(encoding="utf-8")) for n in ("manifest.yml", "manifest.oauth.yml"))
+    assert one["features"] == many["features"] and one["oauth_config"]["scopes"] == many["oauth_config"]["scopes"]
+    assert many["oauth_config"]["redirect_urls"][0].endswith("/slack/oauth_redirect")
+    assert many["settings"]["token_rotation_enabled"] and many["settings"]["org_deploy_enabled"]
+    assert not many["settings"]["socket_mode_enabled"] and not one["settings"]["token_rotation_enabled"]
+    events = set(many["settings"]["event_subscriptions"]["bot_events"])
+    assert events - set(one["settings"]["event_subscriptions"]["bot_events"]) == {"app_uninstalled", "tokens_revoked"}
