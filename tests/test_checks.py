@@ -46,7 +46,7 @@ def workspaces_file(tmp_path, monkeypatch, intacct=None, qbo=None, xero=None, ex
         providers.append(f"      - type: xero\n        tenant_id: tenant-1\n        token_env: T_XERO\n"
                          f"        base_url: {xero.url}/api.xro/2.0\n")
     path = tmp_path / "workspaces.yml"
-    path.write_text("workspaces:\n  - name: acme\n    channels: [CACME]\n    teams: [TACME]\n    admins: [UADMIN]\n"
+    path.write_text("workspaces:\n  - name: acme\n    channels: [CACME]\n    teams: [T0001]\n    admins: [UADMIN]\n"
                     "    providers:\n" + "".join(providers), encoding="utf-8")
     return path
 
@@ -280,3 +280,16 @@ def test_the_facts_a_kb_entry_may_check_are_the_facts_providers_give():
 
     given = SageIntacct.provides | QuickBooksOnline.provides | Xero.provides | SettingsFile.provides
     assert FACTS == given | {"posting_date"}  # the runner works out the posting date from the settings
+
+
+def test_a_workspace_that_names_its_teams_is_checked_only_for_them(tmp_path):
+    """Slack Connect: a channel of acme's shared with another company. Acme's events there are checked against
+    acme's accounts; the other company's are not."""
+    path = tmp_path / "workspaces.yml"
+    path.write_text("workspaces:\n  - name: acme\n    channels: [C0SHARED]\n    teams: [T0ACME]\n"
+                    "  - name: open\n    channels: [C0OPEN]\n", encoding="utf-8")
+    workspaces = load_workspaces(path)
+    assert workspaces.for_channel("C0SHARED", "T0ACME").name == "acme"
+    assert workspaces.for_channel("C0SHARED", "T0GUEST") is None
+    assert workspaces.for_conversation("C0SHARED", "T0GUEST") is None
+    assert workspaces.for_channel("C0OPEN", "T0ANY").name == "open"   # no teams named: the channel decides

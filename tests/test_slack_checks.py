@@ -78,7 +78,7 @@ def test_a_hanging_provider_never_delays_the_static_answer(slack):
 def test_check_my_workspace_button_uses_the_conversation_not_the_user(slack):
     fake, _, sender = slack
     value = Where("COTHER", ts()).value("INT771")
-    payload = {"type": "block_actions", "user": {"id": "U1", "team_id": "TACME"}, "team": {"id": "TACME"},
+    payload = {"type": "block_actions", "user": {"id": "U1", "team_id": "T0001"}, "team": {"id": "T0001"},
                "channel": {"id": "COTHER"}, "response_url": fake.response_url("chk"),
                "container": {"type": "message", "channel_id": "COTHER", "message_ts": "1700000000.000042",
                              "is_ephemeral": False},

@@ -136,7 +136,7 @@ class Answerer:
             if explicit and not fresh:
                 said = f"I've already answered {', '.join(reply.match.answer_ids)} in this thread (see above)."
                 return Answer(note=fixit.renderer.note([escape(said)]))
-            return Answer(cards=cards, check=self.workspaces.for_channel(where.channel), paste=text,
+            return Answer(cards=cards, check=self.workspaces.for_channel(where.channel, where.team), paste=text,
                           more=self.listed(reply) if cards else [])
         delivered_once = bool(reply.match.suggestions or explicit)
         if delivered_once and not self.first_delivery(message.event_id):
@@ -218,7 +218,7 @@ class Answerer:
                                                                                      where.team):
             return None
         card = self.card(entry_id, fixit.card(entry_id, faq_index), faq_index, claimed=True)
-        return Answer(cards=[card], check=self.workspaces.for_channel(where.channel))
+        return Answer(cards=[card], check=self.workspaces.for_channel(where.channel, where.team))
 
     def not_posted(self, where: Where, entry_id: str) -> None:
         """A claimed card could not be posted: release the claim, so that a retry can post it."""

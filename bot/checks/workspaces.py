@@ -86,13 +86,17 @@ class Workspaces:
     def get(self, name: str) -> Workspace | None:
         return self.by_name.get(name)
 
-    def for_channel(self, channel: str) -> Workspace | None:
-        return next((w for w in self.by_name.values() if channel in w.channels), None)
+    def for_channel(self, channel: str, team: str = "") -> Workspace | None:
+        """The workspace a channel is mapped to. A workspace that names its Slack teams is one only for them: in
+        a channel shared with another organisation (Slack Connect), the other team's events are not checked
+        against this workspace's accounts."""
+        return next((w for w in self.by_name.values()
+                     if channel in w.channels and not (team and w.teams and team not in w.teams)), None)
 
     def for_conversation(self, channel: str, team: str) -> Workspace | None:
         """The workspace a channel belongs to, else the one of its Slack team; never chosen by the user."""
-        return self.for_channel(channel) or next((w for w in self.by_name.values() if team and team in w.teams),
-                                                 None)
+        return self.for_channel(channel, team) or next(
+            (w for w in self.by_name.values() if team and team in w.teams), None)
 
 
 def load_workspaces(path: str | Path | None) -> Workspaces:
