@@ -149,3 +149,22 @@ def get(port: int, path: str) -> tuple[int, dict]:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_installed_through_oauth_it_starts_without_a_bot_token_and_is_ready(tmp_path, fake):
+    server, lines = started(tmp_path, fake, SLACK_BOT_TOKEN="", SLACK_CLIENT_ID=fake.client_id,
+                            SLACK_CLIENT_SECRET=fake.client_secret)
+    try:
+        status, body = get(server.port, "/readyz")
+        assert status == 200 and body["ready"] is True
+        assert not any("auth.test" in line or "token` will be unused" in line for line in lines)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_oauth_in_socket_mode_is_refused_in_one_line(tmp_path, fake):
+    lines = refused(tmp_path, fake, SLACK_BOT_TOKEN="", SLACK_APP_TOKEN="xapp-test", SLACK_CLIENT_ID="1.2",
+                    SLACK_CLIENT_SECRET="s")
+    assert len(lines) == 1 and lines[0].startswith("SLACK_CLIENT_ID: installing in many workspaces (OAuth) needs "
+                                                   "HTTP mode")
