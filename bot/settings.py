@@ -52,6 +52,9 @@ class Settings:
     client_secret: str = ""
     scopes: tuple[str, ...] = BOT_SCOPES
     redirect_uri: str = ""         # SLACK_REDIRECT_URI; empty: the app's one (Slack uses the first configured)
+    escalation_channel: str = ""   # FIXIT_ESCALATION_CHANNEL: where "Ask a person" posts; empty: not offered
+    escalation_group: str = ""     # FIXIT_ESCALATION_GROUP: a user group (S…) mentioned there
+    kb_admins: frozenset[str] = frozenset()   # FIXIT_KB_ADMINS: user ids who see gaps and may save drafts
     health_port: int = 0           # Socket Mode: serve /healthz and /readyz on this port; 0: not at all
     health_host: str = "0.0.0.0"
     # other apps whose messages Fixit answers like a person's paste: app or bot ids, by channel ("*": every one)
@@ -116,6 +119,9 @@ class Settings:
             client_secret=get("SLACK_CLIENT_SECRET"),
             scopes=tuple(filter(None, (s.strip() for s in get("SLACK_SCOPES").split(",")))) or BOT_SCOPES,
             redirect_uri=get("SLACK_REDIRECT_URI"),
+            escalation_channel=get("FIXIT_ESCALATION_CHANNEL"),
+            escalation_group=get("FIXIT_ESCALATION_GROUP"),
+            kb_admins=frozenset(filter(None, (u.strip() for u in get("FIXIT_KB_ADMINS").split(",")))),
             health_port=int(checked(number, get, "FIXIT_HEALTH_PORT", 0, "a port number (empty: no health port)",
                                     default=0)),
             health_host=get("FIXIT_HEALTH_HOST", cls.health_host),
@@ -149,6 +155,15 @@ class Settings:
             missing = "SLACK_CLIENT_SECRET" if settings.client_id else "SLACK_CLIENT_ID"
             problems.append(f"{missing} is not set: the OAuth install needs both SLACK_CLIENT_ID and "
                             f"SLACK_CLIENT_SECRET (Basic Information → App Credentials), or neither for one bot token")
+        if settings.escalation_channel:
+            checked(check_channel_id, settings.escalation_channel, "FIXIT_ESCALATION_CHANNEL")
+        if settings.escalation_group and not re.match(r"^S[A-Z0-9]+$", settings.escalation_group):
+            problems.append(f"FIXIT_ESCALATION_GROUP: {settings.escalation_group!r} is not a user group id: use the "
+                            f"group's id (S0123ABCD, in its profile's ⋯ menu → Copy group ID), not its @handle")
+        bad_admins = sorted(u for u in settings.kb_admins if not re.match(r"^[UW][A-Z0-9]+$", u))
+        if bad_admins:
+            problems.append(f"FIXIT_KB_ADMINS: {', '.join(map(repr, bad_admins))}: write member ids (U0123ABCD, in "
+                            f"a profile's ⋯ menu → Copy member ID), comma separated")
         if settings.health_port > 65535:
             problems.append(f"FIXIT_HEALTH_PORT: {settings.health_port} is not a port (1-65535, empty: none)")
         if problems and strict:

@@ -181,11 +181,21 @@ class FakeSlack(LoopbackServer):
             if str(args.get("include_all_metadata")) not in ("1", "true", "True"):
                 found = [{k: v for k, v in m.items() if k != "metadata"} for m in found]
             return 200, {}, {"ok": True, "messages": found, "has_more": False}
+        if method == "chat.getPermalink":
+            p = str(args.get("message_ts", "")).replace(".", "")
+            return 200, {}, {"ok": True, "channel": args.get("channel"),
+                             "permalink": f"https://test.slack.com/archives/{args.get('channel')}/p{p}"}
         if method == "apps.connections.open":
             return 200, {}, {"ok": True, "url": self.socket_url}
         if method == "chat.postEphemeral":
             return 200, {}, {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
         return 200, {}, {"ok": True}
+
+    def said(self, channel: str, ts: str, text: str, user: str = "U0001") -> None:
+        """A message someone wrote (not through the API), as conversations.replies will return it."""
+        with self._lock:
+            self.messages.setdefault(channel, []).insert(0, {"type": "message", "user": user, "text": text, "ts": ts,
+                                                             "thread_ts": ts})
 
     def oauth_access(self, args: dict) -> dict:
         """oauth.v2.access: a code for an installation, or a refresh token for a fresh rotating token."""

@@ -14,7 +14,7 @@ from bot.match.limits import MAX_INPUT_CHARS, MAX_QUESTION_CHARS, MAX_WORDING_CH
 from bot.match.normalize import clean, normalize
 from bot.match.questions import asks_for_help
 from bot.pipeline import USAGE_HINT, Fixit, Reply
-from bot.render.slack_text import escape
+from bot.render.slack_text import defuse_broadcasts, escape
 from bot.settings import CHANNEL_MODES, Settings
 from bot.store import Store
 from bot.store.resilient import ResilientStore
@@ -22,6 +22,7 @@ from bot.store.resilient import ResilientStore
 _ERRORISH = re.compile(r"\b(?:error|failed|failure|exception|couldn'?t|could not|unable)\b", re.IGNORECASE)
 
 
+ESCALATED_CHARS = 600   # of the thread's first message, quoted in the escalation
 MODE_MEANING = {"auto": "I answer pasted errors", "mention-only": "I answer only when someone mentions me",
                 "off": "I stay silent here"}
 
@@ -152,7 +153,8 @@ class Answerer:
                 # asking or reporting trouble: not to a remark that only shares words with an entry
                 answer = Answer(suggestions=entries, private=True)
         elif explicit:
-            answer = Answer(note=fixit.no_match(reply.match, heading=False))
+            answer = Answer(note=fixit.no_match(reply.match, heading=False),
+                            escalate=bool(self.settings.escalation_channel))
         if explicit or reply.match.unknown_codes or looks_like_an_error(text):
             # a Slack retry of a paste that matched nothing is not another paste that matched nothing
             if delivered_once or self.first_delivery(message.event_id):
@@ -238,16 +240,51 @@ class Answerer:
             return Answer(note=renderer.note(["Thanks, noted. 👍"]), private=True)
         fixit = self.fixit
         others = [fixit.kb.get(i) for i in fixit.matcher.neighbours(entry_id)] if fixit.kb.get(entry_id) else []
+        escalate = bool(self.settings.escalation_channel)
         if not others:
             return Answer(note=renderer.note(["Thanks, noted. Paste the full error message and I'll look again."]),
-                          private=True)
-        return Answer(suggestions=others, intro="Thanks, noted. Was it one of these instead?", private=True)
+                          private=True, escalate=escalate)
+        return Answer(suggestions=others, intro="Thanks, noted. Was it one of these instead?", private=True,
+                      escalate=escalate)
 
     # -- live workspace checks --
 
     def card(self, entry_id: str, rendered, faq_index: int = -1, claimed: bool = False) -> Card:
         offer = bool(self.workspaces) and self.checks.applies(self.fixit.kb.get(entry_id))
-        return Card(entry_id, rendered, faq_index, checkable=offer, claimed=claimed)
+        return Card(entry_id, rendered, faq_index, checkable=offer, claimed=claimed,
+                    escalate=bool(self.settings.escalation_channel))
+
+    # -- a way to a person --
+
+    def escalation_failed(self, where: Where) -> Answer:
+        """The escalation could not be posted: let the thread be escalated again, and say so."""
+        self.store.forget_notice(f"escalated:{where.channel}:{where.thread_ts}")
+        return Answer(note=self.fixit.renderer.note([f"I couldn't post in <#{self.settings.escalation_channel}> "
+                                                     f"(am I in it?); please ask there yourself."]), private=True)
+
+    def escalation(self, where: Where, user: str, first_message: str, link: str) -> tuple[Answer, str]:
+        """"Ask a person" pressed in a thread: what to tell the asker, and what to post in the escalation
+        channel ('' when nothing is to be posted: not configured, or this thread was already escalated)."""
+        settings, note = self.settings, self.fixit.renderer.note
+        if not settings.escalation_channel:
+            return Answer(note=note(["Asking a person isn't set up here; ask in the channel."]), private=True), ""
+        channel = f"<#{settings.escalation_channel}>"
+        if not self.store.notify_once(f"escalated:{where.channel}:{where.thread_ts}"):
+            return Answer(note=note([f"Someone in {channel} has already been asked about this thread."]),
+                          private=True), ""
+        fixit = self.fixit
+        answered = [fixit.kb.get(e) for e in self.store.thread_entries(where.channel, where.thread_ts)]
+        votes = self.store.feedback_in_thread(where.channel, where.thread_ts)
+        group = f"<!subteam^{settings.escalation_group}> " if settings.escalation_group else ""
+        thread = f"<{link}|this thread>" if link else f"a thread in <#{where.channel}>"
+        error = escape(defuse_broadcasts(clean(first_message)[:ESCALATED_CHARS])) or "_(I couldn't read it)_"
+        lines = [f"{group}<@{user}> asks for a person in {thread}.",
+                 "*The error:*\n>" + error.replace("\n", "\n>"),
+                 "*Fixit answered:* " + (", ".join(f"{escape(e.id)} ({escape(e.title)})" for e in answered if e)
+                                        or "nothing it knows"),
+                 f"*Feedback so far:* 👍 {votes.get('up', 0)} · 👎 {votes.get('down', 0)}"]
+        told = f"I've asked {channel}{' (' + group.strip() + ')' if group else ''}; someone will reply in this thread."
+        return Answer(note=note([told]), private=True), "\n".join(lines)
 
     def workspace_for(self, channel: str, team: str) -> Workspace | None:
         """The workspace of the conversation a button was pressed in (its channel, else its Slack team), never

@@ -63,6 +63,7 @@ class Card:
     faq_index: int = -1
     checkable: bool = False   # the entry has live checks and workspaces are configured: offer "Check my workspace"
     claimed: bool = False     # claimed for its thread: release the claim if it cannot be posted
+    escalate: bool = False    # an escalation channel is configured: offer "Ask a person"
 
 
 @dataclass
@@ -78,6 +79,7 @@ class Answer:
     check: Workspace | None = None    # once the cards are posted, check this workspace and update them
     paste: str = ""                   # what the checks read a date or a report id from
     more: list[Entry] = field(default_factory=list)   # further errors a log paste names: one list, no cards
+    escalate: bool = False            # a note or "did you mean" that offers "Ask a person" (in a thread)
     event_id: str = ""                # the delivery it answers, for log lines
 
     @property

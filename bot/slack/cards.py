@@ -13,6 +13,7 @@ SHARE = "fixit_share"
 PICK = "fixit_pick"          # fixit_pick_0, fixit_pick_1 …
 CHECK_WORKSPACE = "fixit_check_workspace"
 FULL_CARD = "fixit_full_card"   # on a card's first screen or a short answer: the entry's whole card
+ESCALATE = "fixit_ask_a_person"
 PICK_LISTED = "fixit_pick_listed"   # the picker under the list of further codes in a log paste
 MAX_OPTIONS = 100                   # Slack's limit for a static select
 
@@ -35,6 +36,8 @@ def answer_blocks(card: Card, where: Where, share: bool = False) -> list[dict]:
     buttons += [button("👍 Helpful", HELPFUL, value), button("👎 Not it", NOT_IT, value)]
     if card.checkable:
         buttons.append(button("Check my workspace", CHECK_WORKSPACE, value))
+    if card.escalate and where.thread_ts:
+        buttons.append(button("Ask a person", ESCALATE, value))
     blocks = card.rendered.blocks[: MAX_BLOCKS - 1]
     return [*blocks, {"type": "actions", "block_id": f"fixit_buttons_{card.entry_id}", "elements": buttons}]
 
@@ -59,6 +62,14 @@ def listed_blocks(entries: list[Entry], where: Where, command: str) -> list[dict
     return [{"type": "section", "block_id": "fixit_listed", "text": {"type": "mrkdwn", "text": text},
              "accessory": {"type": "static_select", "action_id": PICK_LISTED, "options": options,
                            "placeholder": {"type": "plain_text", "text": "Show a card"}}}]
+
+
+def with_escalation(blocks: list[dict], where: Where, offer: bool) -> list[dict]:
+    """A note or a "did you mean" in a thread, with "Ask a person" under it when that is offered."""
+    if not (offer and where.thread_ts):
+        return blocks
+    return [*blocks, {"type": "actions", "block_id": "fixit_escalate",
+                      "elements": [button("Ask a person", ESCALATE, where.value(""))]}]
 
 
 def text_blocks(text: str) -> list[dict]:

@@ -14,7 +14,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answer import Answer, Answerer, Where
-from bot.slack.cards import answer_blocks, listed_blocks, suggestion_blocks
+from bot.slack.cards import answer_blocks, listed_blocks, suggestion_blocks, with_escalation
 from bot.slack.lanes import Lanes
 from bot.slack.retry import Landed, tag
 from bot.slack.transport import KeptConnections
@@ -52,10 +52,11 @@ class Delivery:
         sent = 0
         event = answer.event_id
         if answer.note:
-            sent += bool(self.post(client, where, answer.note.blocks, answer.note.fallback, event))
+            blocks = with_escalation(answer.note.blocks, where, answer.escalate)
+            sent += bool(self.post(client, where, blocks, answer.note.fallback, event))
         if answer.suggestions:
-            sent += bool(self.post(client, where, suggestion_blocks(answer.suggestions, where, answer.intro),
-                                   answer.intro, event))
+            blocks = with_escalation(suggestion_blocks(answer.suggestions, where, answer.intro), where, answer.escalate)
+            sent += bool(self.post(client, where, blocks, answer.intro, event))
         posted = []
         for card in answer.cards:
             ts = self.post(client, where, answer_blocks(card, where), card.rendered.fallback, event, failures)
@@ -101,8 +102,9 @@ class Delivery:
             text = answer.cards[0].rendered.fallback
         elif answer.suggestions:
             blocks, text = suggestion_blocks(answer.suggestions, where, answer.intro), answer.intro
+            blocks = with_escalation(blocks, where, answer.escalate)
         elif answer.note:
-            blocks, text = answer.note.blocks, answer.note.fallback
+            blocks, text = with_escalation(answer.note.blocks, where, answer.escalate), answer.note.fallback
         else:
             return {}
         payload = {"text": text, "blocks": blocks[:MAX_BLOCKS]}

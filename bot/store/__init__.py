@@ -277,6 +277,13 @@ class Store:
                                 .group_by(feedback.c.vote))
             return {r[0]: r[1] for r in rows}
 
+    def feedback_in_thread(self, channel: str, thread_ts: str) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(feedback.c.vote, func.count())
+                                .where((feedback.c.channel == channel) & (feedback.c.thread_ts == thread_ts))
+                                .group_by(feedback.c.vote))
+            return {r[0]: r[1] for r in rows}
+
     # -- unmatched pastes --
 
     def record_unmatched(self, normalised_text: str, channel: str, team: str = "") -> None:
@@ -325,6 +332,10 @@ class Store:
 
     def notify_once(self, key: str) -> bool:
         return self._insert_once(self._new_notice, {"key": key[:200], "at": time.time()})
+
+    def forget_notice(self, key: str) -> None:
+        """Undo notify_once (what it was for did not happen), so the next try notifies again."""
+        self._transaction(lambda conn: conn.execute(delete(notices).where(notices.c.key == key[:200])))
 
     def prune_events(self, older_than_days: int = 2) -> None:
         cutoff = time.time() - older_than_days * 86400

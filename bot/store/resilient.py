@@ -288,6 +288,16 @@ class ResilientStore:
             self._notices.add(key)
         return self._call("a one-time notice", lambda s: s.notify_once(key), lambda: fresh_here)
 
+    def forget_notice(self, key: str) -> None:
+        with self._lock:
+            self._notices.discard(key)
+        self._call("forgetting a notice", lambda s: s.forget_notice(key),
+                   lambda: self._keep("forget notice", lambda s: s.forget_notice(key)))
+
+    def feedback_in_thread(self, channel: str, thread_ts: str) -> dict[str, int]:
+        return self._call("reading feedback", lambda s: s.feedback_in_thread(channel, thread_ts), dict,
+                          channel=channel)
+
     def feedback_for(self, entry_id: str, team: str | None = None) -> dict[str, int]:
         return self._call("reading feedback", lambda s: s.feedback_for(entry_id, team), dict)
 

@@ -3,13 +3,30 @@ Each acknowledges first, then answers through the click's response_url."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 
+from slack_sdk.errors import SlackApiError
+
 from bot.answer import Where, read_value
-from bot.slack.cards import CHECK_WORKSPACE, FULL_CARD, HELPFUL, NOT_IT, PICK, PICK_LISTED, SHARE, answer_blocks
+from bot.slack.cards import (
+    CHECK_WORKSPACE,
+    ESCALATE,
+    FULL_CARD,
+    HELPFUL,
+    NOT_IT,
+    PICK,
+    PICK_LISTED,
+    SHARE,
+    answer_blocks,
+    text_blocks,
+)
 from bot.slack.listeners.once import replayed
 from bot.slack.listeners.where import shareable
+from bot.slack.message_text import text_of
+
+log = logging.getLogger("fixit.slack")
 
 
 @dataclass(frozen=True)
@@ -157,7 +174,46 @@ def full_card(ack, body, context) -> None:
         click.respond(click.delivery.response(answer, click.where, replace_original=bool(answer.cards)))
 
 
+def ask_a_person(ack, body, client, context) -> None:
+    """"Ask a person": once per thread, a post in the escalation channel with a link to the thread, its first
+    message, what Fixit answered and the votes so far; the asker is told who was asked."""
+    ack()
+    if replayed(context, body):
+        return
+    delivery, what = context["delivery"], clicked(body, context.get("team_id") or "")
+    response_url = body.get("response_url", "")
+    if not what or not what[1].thread_ts:
+        delivery.respond(response_url, {"response_type": "ephemeral", "replace_original": False,
+                                        "text": "That button is not one of mine."})
+        return
+    where = what[1]
+    first, link = read_thread(client, where)
+    answer, post = delivery.answerer.escalation(where, user_of(body), first, link)
+    if post:
+        to = Where(delivery.answerer.settings.escalation_channel)
+        if not delivery.post(client, to, text_blocks(post), post.split("\n", 1)[0]):
+            answer = delivery.answerer.escalation_failed(where)
+    delivery.respond(response_url, {**delivery.response(answer, where), "replace_original": False})
+
+
+def read_thread(client, where: Where) -> tuple[str, str]:
+    """The thread's first message (its words, other apps' attachments included) and a link to the thread;
+    '' for what Slack would not give."""
+    first = link = ""
+    try:
+        found = client.conversations_replies(channel=where.channel, ts=where.thread_ts, limit=1)
+        first = text_of((found.get("messages") or [{}])[0])
+    except (SlackApiError, OSError) as exc:
+        log.warning("conversations.replies in %s failed: %s", where.channel, exc)
+    try:
+        link = str(client.chat_getPermalink(channel=where.channel, message_ts=where.thread_ts).get("permalink") or "")
+    except (SlackApiError, OSError) as exc:
+        log.warning("chat.getPermalink in %s failed: %s", where.channel, exc)
+    return first, link.replace("|", "%7C").replace(">", "%3E")
+
+
 def register(app, settings) -> None:
+    app.action(ESCALATE)(ask_a_person)
     app.action(CHECK_WORKSPACE)(check_workspace)
     app.action(FULL_CARD)(full_card)
     app.action(HELPFUL)(helpful)
