@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = kb.add_parser("stats", help="entries per system and kind, gaps, closest pairs")
     p.add_argument("--kb", type=Path, default=None)
     p.set_defaults(handler=cmd_kb_stats)
+    p = kb.add_parser("gaps", help="unmatched pastes grouped by error, unknown codes, answers voted Not it")
+    p.add_argument("--kb", type=Path, default=None)
+    p.add_argument("--days", type=int, default=30, help="the last N days (default %(default)s)")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--team", default=None, help="one Slack team's pastes and votes (default: every team's)")
+    p.set_defaults(handler=cmd_kb_gaps)
     return parser
 
 
@@ -254,6 +260,20 @@ def cmd_kb_stats(args) -> int:
 
     kb = load(args)
     print(format_stats(kb))
+    return 0
+
+
+def cmd_kb_gaps(args) -> int:
+    from bot.authoring.gaps import StoreUnreachable, format_gaps, read_gaps
+
+    if args.days < 1:
+        raise CliError("--days must be at least 1")
+    fixit = Fixit(load(args))
+    try:
+        gaps = read_gaps(args.settings.database_url, fixit.kb, fixit.matcher, args.days, args.team)
+    except StoreUnreachable as exc:
+        raise CliError(str(exc)) from None
+    print(json.dumps(gaps.to_dict(), ensure_ascii=False, indent=2) if args.json else format_gaps(gaps))
     return 0
 
 

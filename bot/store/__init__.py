@@ -284,6 +284,15 @@ class Store:
                                 .group_by(feedback.c.vote))
             return {r[0]: r[1] for r in rows}
 
+    def votes_since(self, days: float, team: str | None = None) -> list[tuple[str, str, float]]:
+        """(entry id, vote, at) of the votes of the last `days` days, oldest first."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(feedback.c.entry_id, feedback.c.vote, feedback.c.at)
+                                .where((feedback.c.at >= time.time() - days * 86400)
+                                       & of_team(feedback.c.team_id, team))
+                                .order_by(feedback.c.at, feedback.c.id))
+            return [(r[0], r[1], r[2]) for r in rows]
+
     # -- unmatched pastes --
 
     def record_unmatched(self, normalised_text: str, channel: str, team: str = "") -> None:
@@ -304,6 +313,17 @@ class Store:
         with self.engine.connect() as conn:
             return [r[0] for r in conn.execute(select(unmatched.c.text).where(of_team(unmatched.c.team_id, team))
                                                .order_by(unmatched.c.at))]
+
+    def unmatched_since(self, days: float, team: str | None = None,
+                        limit: int | None = None) -> list[tuple[str, str, float]]:
+        """(text, channel, at) of the unmatched pastes of the last `days` days, oldest first: the newest
+        `limit` of them when given."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(unmatched.c.text, unmatched.c.channel, unmatched.c.at)
+                                .where((unmatched.c.at >= time.time() - days * 86400)
+                                       & of_team(unmatched.c.team_id, team))
+                                .order_by(unmatched.c.at.desc(), unmatched.c.id.desc()).limit(limit)).all()
+            return [(r[0], r[1], r[2]) for r in reversed(rows)]
 
     # -- a team's own settings, and forgetting a team --
 

@@ -310,6 +310,13 @@ class ResilientStore:
     def unmatched_texts(self, team: str | None = None):
         return self._call("reading unmatched pastes", lambda s: s.unmatched_texts(team), list)
 
+    def unmatched_since(self, days: float, team: str | None = None,
+                        limit: int | None = None) -> list[tuple[str, str, float]]:
+        return self._call("reading unmatched pastes", lambda s: s.unmatched_since(days, team, limit), list)
+
+    def votes_since(self, days: float, team: str | None = None) -> list[tuple[str, str, float]]:
+        return self._call("reading feedback", lambda s: s.votes_since(days, team), list)
+
     def set_channel_mode(self, team: str, channel: str, mode: str, user_id: str) -> bool:
         """False when it could not be stored (the database is down): the admin is told, nothing is kept."""
         with self._lock:
