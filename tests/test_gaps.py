@@ -268,3 +268,21 @@ def test_an_unreachable_store_is_one_line_and_exit_2(tmp_path):
     assert "cannot be read" in result.stderr
     result = gaps_cli(f"sqlite:///{garbage}", "--days", "0")
     assert result.returncode == 2 and "--days" in result.stderr
+
+
+def test_pastes_recorded_by_the_answer_layer_keep_their_codes_for_the_gaps(db, kb, matcher):
+    """Through the real path: @Fixit with pastes nobody can answer, recorded by the answer layer (masked
+    wording, the codes kept in front), then clustered: one error, its unknown code counted."""
+    from bot.answer import Answerer, Message
+    from bot.pipeline import Fixit
+    from bot.settings import Settings
+
+    _, store = db
+    answerer = Answerer(lambda: Fixit(kb), store, Settings())
+    for n, text in enumerate(ELIMINATION):
+        answerer.mention(Message(text, "C1", f"1.{n}", user="U1", event_id=f"Ev{n}", team="T1"))
+    assert all(text.startswith("NS9917 ") for text in store.unmatched_texts())
+    gaps = knowledge_gaps(store, kb, matcher, days=1)
+    (cluster,) = gaps.clusters
+    assert cluster.count == len(ELIMINATION) and cluster.codes == ["NS9917"]
+    assert [(u.code, u.count) for u in gaps.unknown_codes] == [("NS9917", len(ELIMINATION))]

@@ -10,6 +10,7 @@ from dataclasses import replace
 from bot.answer.types import Answer, Card, Checked, Message, Where
 from bot.checks.runner import CheckRunner
 from bot.checks.workspaces import Workspace, Workspaces
+from bot.match import limits
 from bot.match.limits import MAX_INPUT_CHARS, MAX_QUESTION_CHARS, MAX_WORDING_CHARS
 from bot.match.normalize import clean, normalize
 from bot.match.questions import asks_for_help
@@ -158,7 +159,7 @@ class Answerer:
         if explicit or reply.match.unknown_codes or looks_like_an_error(text):
             # a Slack retry of a paste that matched nothing is not another paste that matched nothing
             if delivered_once or self.first_delivery(message.event_id):
-                self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel, where.team)
+                self.record_unmatched(text, where)
         return answer
 
     def follow_up(self, message: Message, answered: list[str], explicit: bool = False) -> Answer | None:
@@ -203,8 +204,16 @@ class Answerer:
             return Answer(cards=cards, private=True, share=shareable, paste=text, more=self.listed(reply))
         if reply.match.suggestions:
             return Answer(suggestions=[fixit.kb.get(h.entry_id) for h in reply.match.suggestions], private=True)
-        self.store.record_unmatched(normalize(text[:MAX_WORDING_CHARS]), where.channel, where.team)
+        self.record_unmatched(text, where)
         return Answer(note=fixit.no_match(reply.match, heading=False), private=True)
+
+    def record_unmatched(self, text: str, where: Where) -> None:
+        """A paste that matched nothing, for the knowledge base's gaps: its wording masked (no ids, dates,
+        amounts, emails), after the codes it names, which masking would turn into '#' too."""
+        wording = clean(text[:MAX_WORDING_CHARS])
+        codes = dict.fromkeys(m.code for m in self.fixit.kb.codes.find(wording, limits.MAX_CODE_SHAPES)
+                              if m.exact_width)
+        self.store.record_unmatched(" ".join([*codes, normalize(wording)]), where.channel, where.team)
 
     def listed(self, reply: Reply) -> list:
         """The entries of the codes a paste names past its cards (a log of errors)."""
