@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.authoring.gaps import Gaps
 from bot.pipeline import Fixit
 from bot.render.renderer import split_text
 from bot.render.slack_text import entry_line, escape
@@ -31,8 +32,9 @@ def search(fixit: Fixit, query: str, limit: int = 10) -> list[str]:
 
 
 def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", show: str = "",
-              team: str | None = None) -> dict:
-    """`team`: whose statistics to show (None: every team's, for one-workspace tools)."""
+              team: str | None = None, gaps: Gaps | None = None) -> dict:
+    """`team`: whose statistics to show (None: every team's, for one-workspace tools); `gaps`: the knowledge
+    base's gaps, shown to its keepers (FIXIT_KB_ADMINS)."""
     systems = sorted({e.system for e in fixit.kb})
     blocks: list[dict] = [
         {"type": "header", "text": {"type": "plain_text", "text": "Fixit"}},
@@ -72,7 +74,29 @@ def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", sho
         "\n".join(f"{n}× *{escape(i)}*" + (f": {escape(fixit.kb.get(i).title)}" if fixit.kb.get(i) else "")
                   for i, n in top) or "Nothing yet."))]
     blocks.append(_text(f"*Pastes that matched nothing, last 7 days:* {store.unmatched_count(days=7, team=team)}"))
+    if gaps is not None:
+        blocks += gaps_blocks(gaps)
     return {"type": "home", "blocks": blocks[:MAX_HOME_BLOCKS]}
+
+
+def gaps_blocks(gaps: Gaps, clusters: int = 5) -> list[dict]:
+    """For the knowledge base's keepers: the biggest clusters of unmatched pastes, unknown codes, 👎 answers."""
+    blocks = [{"type": "divider"}, _text(f"*Knowledge gaps, last {gaps.days} days* (for the knowledge base's "
+                                         f"keepers; `python -m bot kb gaps` has them all)")]
+    for cluster in gaps.clusters[:clusters]:
+        closest = f" · closest: *{escape(cluster.closest.id)}*" if cluster.closest else ""
+        codes = f" · {', '.join(map(escape, cluster.codes[:3]))}" if cluster.codes else ""
+        blocks.append(_text(f"*{counted(cluster.count, 'paste')}*, {cluster.first_seen} – {cluster.last_seen}"
+                            f"{codes}{closest}\n>{escape(cluster.samples[0][:280])}"))
+    if not gaps.clusters:
+        blocks.append(_text("No pastes went unmatched."))
+    if gaps.unknown_codes:
+        blocks.append(_text("*Codes I don't know:* " + ", ".join(
+            f"{escape(u.code)} ×{u.count}" for u in gaps.unknown_codes[:10])))
+    if gaps.voted_down:
+        blocks.append(_text("*Answers voted 👎 Not it:* " + ", ".join(
+            f"{escape(v.entry_id)} ×{v.down}" for v in gaps.voted_down[:10])))
+    return blocks
 
 
 def _text(text: str) -> dict:

@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 
 from slack_sdk.errors import SlackApiError
 
+from bot.authoring.gaps import knowledge_gaps
 from bot.slack.home import SEARCH, SHOW, SYSTEM, home_view
 
 log = logging.getLogger("fixit.slack")
+GAPS_SECONDS = 60.0   # the gaps are worked out at most this often per team (clustering reads the whole window)
+GAPS_DAYS = 30
+
+
+class RecentGaps:
+    def __init__(self) -> None:
+        self._by_team: dict[str | None, tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, answerer, team: str | None):
+        now = time.monotonic()
+        with self._lock:
+            at, gaps = self._by_team.get(team, (0.0, None))
+            if gaps is not None and now - at < GAPS_SECONDS:
+                return gaps
+        fixit = answerer.fixit
+        gaps = knowledge_gaps(answerer.store, fixit.kb, fixit.matcher, days=GAPS_DAYS, team=team)
+        with self._lock:
+            self._by_team[team] = (now, gaps)
+        return gaps
+
+
+GAPS = RecentGaps()
 
 
 def publish(client, context, user_id: str, **what) -> None:
     answerer = context["delivery"].answerer
+    team = context.get("team_id")
+    gaps = GAPS.of(answerer, team) if user_id in answerer.settings.kb_admins else None
     try:
-        client.views_publish(user_id=user_id, view=home_view(answerer.fixit, answerer.store,
-                                                             team=context.get("team_id"), **what))
+        client.views_publish(user_id=user_id, view=home_view(answerer.fixit, answerer.store, team=team, gaps=gaps,
+                                                             **what))
     except (SlackApiError, OSError) as exc:
         log.warning("views.publish for %s failed: %s", user_id, exc)
 

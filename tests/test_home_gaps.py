@@ -1,0 +1,45 @@
+"""App Home for the knowledge base's keepers (FIXIT_KB_ADMINS): the gaps, from what was really pasted;
+everyone else sees none of it. Through the served app."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from slack_harness import BOT_USER, SECRET, FixitServer, message
+
+from bot.settings import Settings
+from bot.slack.app import build_runtime
+
+KEEPER = "U0KEEPER"
+
+
+@pytest.fixture(scope="module")
+def server(fake, tmp_path_factory):
+    db = tmp_path_factory.mktemp("home") / "fixit.db"
+    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
+                        database_url=f"sqlite:///{db}", kb_admins=frozenset({KEEPER}))
+    server = FixitServer(build_runtime(settings, watch=False))
+    yield server
+    server.close()
+
+
+def home_of(slack, fake, user: str) -> str:
+    with fake._lock:
+        fake.calls.clear()
+    slack.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
+                 "event_ts": "1.1"})
+    (published,) = fake.wait_for("views.publish")
+    assert published.args["user_id"] == user
+    view = published.args["view"]
+    return json.dumps(view if isinstance(view, dict) else json.loads(view))
+
+
+def test_the_keepers_home_shows_the_gaps_and_nobody_elses_does(fake, slack):
+    for n, ts in enumerate(("1700110000.000001", "1700110000.000002")):
+        slack.event({**message(f"<@{BOT_USER}> NS9917 Export Error: elimination journal JE-{n}7 could not be "
+                               f"posted, subsidiary locked", ts=ts), "type": "app_mention"})
+        fake.wait_for("chat.postMessage", n + 1)
+    keeper, other = home_of(slack, fake, KEEPER), home_of(slack, fake, "U0SOMEONE")
+    assert "Knowledge gaps, last 30 days" in keeper and "2 pastes" in keeper and "NS9917" in keeper
+    assert "Knowledge gaps" not in other and "NS9917" not in other
