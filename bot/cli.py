@@ -85,9 +85,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kb", type=Path, default=None)
     p.add_argument("--chatter", type=Path, default=None, help="chatter baseline (default: KB/chatter.txt)")
     p.set_defaults(handler=cmd_kb_check)
-    p = kb.add_parser("stats", help="entries per system and kind, gaps, closest pairs")
+    p = kb.add_parser("stats", help="entries per system and kind, gaps, closest pairs, entries due a review")
     p.add_argument("--kb", type=Path, default=None)
+    p.add_argument("--stale-days", type=int, default=365, metavar="N",
+                   help="list entries not reviewed for more than N days, most answered first (default %(default)s)")
     p.set_defaults(handler=cmd_kb_stats)
+    p = kb.add_parser("import", help="write a draft entry from a published help article (Markdown)")
+    p.add_argument("article", type=Path, help="the article's .md file")
+    p.add_argument("--kb", type=Path, default=None)
+    p.add_argument("--system", default="", help="the system it is about (default: from its code or path)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder to write ID.yaml in (default: the system's folder of the KB)")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    p.set_defaults(handler=cmd_kb_import)
     p = kb.add_parser("gaps", help="unmatched pastes grouped by error, unknown codes, answers voted Not it")
     p.add_argument("--kb", type=Path, default=None)
     p.add_argument("--days", type=int, default=30, help="the last N days (default %(default)s)")
@@ -256,11 +266,53 @@ def cmd_kb_check(args) -> int:
 
 
 def cmd_kb_stats(args) -> int:
-    from bot.authoring.stats import format_stats
+    from bot.authoring.stats import answered_counts, format_stale, format_stats
 
+    if args.stale_days < 0:
+        raise CliError("--stale-days must be 0 or more")
     kb = load(args)
     print(format_stats(kb))
+    counts, why = answered_counts(args.settings.database_url, max(args.stale_days, 1), len(kb) + len(kb.drafts))
+    print(format_stale(kb, args.stale_days, counts, why))
     return 0
+
+
+def cmd_kb_import(args) -> int:
+    from bot.authoring.article import ArticleError, build_draft, find_system, read_article
+    from bot.kb.loader import load_entry
+
+    kb = load_knowledge_base(args.settings.kb_path, args.settings.tool_name)
+    if not kb.systems.systems:
+        raise CliError(f"{kb.directory}: the KB's systems.yaml does not load", *map(str, kb.problems[:3]))
+    try:
+        article = read_article(args.article)
+        draft = build_draft(article, kb, find_system(article, kb.systems, kb.codes, args.system))
+    except ArticleError as exc:
+        raise CliError(str(exc)) from None
+    folder = args.out if args.out is not None else kb.directory / draft.system.folder
+    path = folder / f"{draft.id}.yaml"
+    if path.exists() and not args.force:
+        raise CliError(f"{path} exists: pass --force to replace it")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        path.write_text(draft.text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+    inside = kb.directory.resolve() in path.resolve().parents
+    _, problems = load_entry(path, (kb.systems, kb.codes), kb.directory if inside else None, kb.tool_name)
+    print(f"wrote {path}: draft {draft.kind} entry {draft.id} ({draft.system.name}), from {args.article}")
+    for problem in problems:
+        print(f"problem: {problem}")
+    checks = ", the message's [placeholders]" if draft.fields.get("message") else ""
+    more = ("describes: how people say it in Slack without the code" if draft.kind != "faq"
+            else "also: other ways people ask each question")
+    print("still to do before it is served:",
+          "  - rewrite title, summary, causes, steps, notes and answers in your own words (they are the article's)",
+          f"  - check kind: {draft.kind} (a guess){checks} and the examples",
+          f"  - add {more}",
+          f"  - run python -m bot kb check{'' if inside else ' (once the file is in the KB)'}, then remove the line "
+          "draft: true", sep="\n")
+    return 1 if problems else 0
 
 
 def cmd_kb_gaps(args) -> int:

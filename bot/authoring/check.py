@@ -18,6 +18,7 @@ MIN_CHATTER_LINES = 150
 @dataclass
 class CheckReport:
     problems: list[str] = field(default_factory=list)       # load, template and baseline problems
+    warnings: list[str] = field(default_factory=list)       # drafts: fine to keep, not served until reviewed
     example_failures: list[str] = field(default_factory=list)
     chatter_failures: list[str] = field(default_factory=list)
     collisions: Counter = field(default_factory=Counter)     # (expected, got) -> count
@@ -32,8 +33,16 @@ class CheckReport:
         return not (self.problems or self.example_failures or self.chatter_failures or self.describe_failures)
 
 
+DRAFT_WARNING = ("draft: true — not served until reviewed: rewrite what it took from elsewhere in your own "
+                 "words, then remove the draft line")
+
+
 def check_knowledge_base(kb: KnowledgeBase, chatter: Path | None = None) -> CheckReport:
+    """Checks `kb` as it will be served once its drafts are reviewed: a draft is validated, and its examples
+    and the chatter baseline matched, like any entry; that it is still a draft is a warning."""
     report = CheckReport(problems=[str(p) for p in kb.problems])
+    report.warnings = [f"{e.source}:{e.draft_line}: {DRAFT_WARNING}" for e in kb.drafts.values()]
+    kb = kb.with_drafts()
     if not kb.entries:
         report.problems.append(f"{kb.directory}: no entries loaded")
         return report
@@ -85,14 +94,16 @@ def check_knowledge_base(kb: KnowledgeBase, chatter: Path | None = None) -> Chec
 
 
 def format_report(report: CheckReport, kb: KnowledgeBase) -> str:
-    out = [*report.problems, *report.example_failures, *report.describe_failures, *report.chatter_failures]
+    out = [f"warning: {w}" for w in report.warnings]
+    out += [*report.problems, *report.example_failures, *report.describe_failures, *report.chatter_failures]
     if report.collisions:
         out.append("collisions (expected -> answered instead: count):")
         out += [f"  {a} -> {b}: {n}" for (a, b), n in report.collisions.most_common()]
     passed = report.examples - len(report.example_failures)
     quiet = report.chatter_lines - len(report.chatter_failures)
+    drafts = f" ({counted(len(kb.drafts), 'draft')}, not served)" if kb.drafts else ""
     out.append(
-        f"{'OK' if report.ok else 'FAILED'}: {counted(len(kb), 'entry', 'entries')}, "
+        f"{'OK' if report.ok else 'FAILED'}: {counted(len(kb) + len(kb.drafts), 'entry', 'entries')}{drafts}, "
         f"{counted(len(report.problems), 'problem')}, "
         f"examples {passed}/{report.examples} answered exactly, describes {report.describes_answered}/"
         f"{report.describes} answered ({report.describes - len(report.describe_failures)} at least offered), "

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
+from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
-from bot.kb import KnowledgeBase
+from bot.kb import Entry, KnowledgeBase
 from bot.match.index import error_text
+
+STALE_DAYS = 365
 
 
 def closest_pairs(kb: KnowledgeBase, top: int = 5) -> list[tuple[float, str, str]]:
@@ -43,8 +47,68 @@ def format_stats(kb: KnowledgeBase) -> str:
     }
     for what, ids in lacking.items():
         out.append(f"entries with {what}: {len(ids)}" + (f" ({', '.join(ids)})" if ids else ""))
+    if kb.drafts:
+        out.append(f"drafts (not served until reviewed): {len(kb.drafts)} ({', '.join(sorted(kb.drafts))})")
     pairs = closest_pairs(kb)
     if pairs:
         out.append("closest pairs by message similarity (where collisions come from):")
         out += [f"  {score:5.1f}  {a} ~ {b}" for score, a, b in pairs]
+    return "\n".join(out)
+
+
+# -- freshness: entries nobody has checked against the product for a while --
+
+def stale_entries(kb: KnowledgeBase, days: int = STALE_DAYS, today: datetime.date | None = None) -> list[Entry]:
+    """The served entries whose `reviewed:` is more than `days` days ago, or that have none (never reviewed)."""
+    today = today or datetime.date.today()
+    return [e for e in kb if e.reviewed is None or (today - e.reviewed).days > days]
+
+
+def answered_counts(database_url: str, days: int, limit: int) -> tuple[dict[str, int] | None, str]:
+    """How often each entry was answered in the last `days` days, from the store at `database_url`
+    (`Store.most_answered`); (None, why) when the store cannot be read. A SQLite file that is not there is
+    not created."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.store import Store
+    from bot.store.url import shape, url_problem
+
+    problem = url_problem(database_url)
+    if problem:
+        return None, problem
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") and not Path(
+            url.database).is_file():
+        return None, f"no store at {url.database}"
+    try:
+        store = Store(database_url)
+        try:
+            return dict(store.most_answered(days=days, limit=limit)), ""
+        finally:
+            store.engine.dispose()
+    except (SQLAlchemyError, OSError) as exc:
+        return None, f"the store {shape(database_url)} does not answer ({type(exc).__name__})"
+
+
+def format_stale(kb: KnowledgeBase, days: int, counts: dict[str, int] | None, why: str = "",
+                 today: datetime.date | None = None) -> str:
+    """The entries not reviewed for more than `days` days, most answered first (answers in those days), one a
+    line: count, id, when last reviewed. Without `counts` (the store could not be read: `why`), oldest review
+    first, and one line saying so."""
+    stale = stale_entries(kb, days, today)
+    never = datetime.date.min
+    if counts is None:
+        stale.sort(key=lambda e: (e.reviewed or never, e.id))
+    else:
+        stale.sort(key=lambda e: (-counts.get(e.id, 0), e.reviewed or never, e.id))
+    out = [f"not reviewed for more than {days} days: {len(stale)} of {len(kb)}"
+           + (" (most answered first, answers in those days)" if counts is not None and stale else "")]
+    if counts is None:
+        out.append(f"answer counts unavailable ({why}): listed without them, oldest review first")
+    width = max([len(e.id) for e in stale] + [2])
+    for e in stale:
+        reviewed = f"reviewed {e.reviewed.isoformat()}" if e.reviewed else "never reviewed"
+        count = "" if counts is None else f"{counts.get(e.id, 0):>6}  "
+        out.append(f"  {count}{e.id:<{width}}  {reviewed}")
     return "\n".join(out)

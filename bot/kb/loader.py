@@ -5,7 +5,7 @@ A bad file is skipped and reported; the rest of the knowledge base still loads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -33,6 +33,8 @@ class KnowledgeBase:
     language: Language = field(default_factory=Language)
     codes: CodeFinder = field(default_factory=lambda: CodeFinder({}))
     tool_name: str = GENERIC_TOOL_NAME  # what `{tool}` became in the entries' prose
+    # entries marked `draft: true`: validated like the others, not served (not in `entries`) until reviewed
+    drafts: dict[str, Entry] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -42,6 +44,13 @@ class KnowledgeBase:
 
     def get(self, entry_id: str) -> Entry | None:
         return self.entries.get(entry_id.upper())
+
+    def with_drafts(self) -> KnowledgeBase:
+        """This knowledge base as it will be once its drafts are reviewed: the drafts served like entries
+        (what `kb check` checks, so that removing `draft: true` cannot make it fail)."""
+        if not self.drafts:
+            return self
+        return replace(self, entries={**self.entries, **self.drafts}, drafts={})
 
 
 KB_FILES = (SYSTEMS_FILE, LANGUAGE_FILE)  # the KB's own data files, at its top, beside the entries' folders
@@ -81,12 +90,12 @@ def load_knowledge_base(directory: str | Path, tool_name: str | None = None) -> 
         kb.problems.extend(problems)
         if entry is None:
             continue
-        if entry.id in kb.entries:
-            first = kb.entries[entry.id]
+        first = kb.entries.get(entry.id) or kb.drafts.get(entry.id)
+        if first is not None:
             kb.problems.append(
                 Problem(path, entry.line, f"duplicate id {entry.id!r} (also in {first.source}:{first.line})"))
             continue
-        kb.entries[entry.id] = entry
+        (kb.drafts if entry.draft else kb.entries)[entry.id] = entry
     return kb
 
 
@@ -116,7 +125,7 @@ def load_entry(path: Path, context: tuple[Systems, CodeFinder] | None = None, di
     if path.stem.upper() != data["id"]:
         problems.append(Problem(path, root.start_mark.line + 1, f"file name should be {data['id']}.yaml"))
     return build_entry(data, path, root.start_mark.line + 1, item_lines(root, "examples"),
-                       item_lines(root, "describes")), problems
+                       item_lines(root, "describes"), key_line(root, "draft")), problems
 
 
 def item_lines(root, key: str) -> tuple[int, ...]:
@@ -125,6 +134,11 @@ def item_lines(root, key: str) -> tuple[int, ...]:
         if name.value == key:
             return tuple(item.start_mark.line + 1 for item in value.value)
     return ()
+
+
+def key_line(root, key: str) -> int:
+    """The line of the entry's key `key` (0 when it has none)."""
+    return next((name.start_mark.line + 1 for name, _ in root.value if name.value == key), 0)
 
 
 def read_text(path: Path) -> tuple[str, Problem | None]:
@@ -139,7 +153,7 @@ def read_text(path: Path) -> tuple[str, Problem | None]:
 
 
 def build_entry(data: dict, path: Path, line: int, examples_at: tuple[int, ...] = (),
-                describes_at: tuple[int, ...] = ()) -> Entry:
+                describes_at: tuple[int, ...] = (), draft_at: int = 0) -> Entry:
     return Entry(
         id=data["id"],
         title=data["title"],
@@ -156,10 +170,13 @@ def build_entry(data: dict, path: Path, line: int, examples_at: tuple[int, ...] 
         describes=tuple(data.get("describes", ())),
         template=data.get("template", ""),
         checks=tuple(data.get("checks", ())),
+        draft=data.get("draft", False),
+        reviewed=data.get("reviewed"),
         example_lines=examples_at,
         describes_lines=describes_at,
         source=path,
         line=line,
+        draft_line=draft_at or line,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,10 +44,13 @@ class Entry:
     describes: tuple[str, ...] = ()  # the error in people's own words, without its code or message
     template: str = ""
     checks: tuple[dict, ...] = ()
+    draft: bool = False  # `draft: true`: loaded and checked, not served until someone reviews it
+    reviewed: datetime.date | None = None  # the day someone last checked it against the product
     example_lines: tuple[int, ...] = field(default=(), compare=False)
     describes_lines: tuple[int, ...] = field(default=(), compare=False)
     source: Path | None = field(default=None, compare=False)
     line: int = field(default=1, compare=False)
+    draft_line: int = field(default=0, compare=False)  # the line of `draft: true`
 
     @property
     def is_faq(self) -> bool:

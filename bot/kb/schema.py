@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 import string
 from collections.abc import Callable
@@ -18,6 +19,8 @@ KINDS = ("export", "sync", "connection", "auth", "faq")
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
 STR_TAG = "tag:yaml.org,2002:str"
 MIN_EXAMPLES = 3
+BOOL_TAG = "tag:yaml.org,2002:bool"
+DATE_PATTERN = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # The facts live workspace checks can confirm (see bot/checks); `checks:` in an entry may use these.
 FACTS = frozenset({
     "integration", "export_date", "auto_sync", "preferred_exporter", "post_to_next_open_period", "posting_date",
@@ -223,6 +226,31 @@ class EntryValidator:
             return None if any(v is None for v in values) else values
         return read
 
+    def flag(self, node: Node, what: str) -> bool | None:
+        """`true` or `false` (`draft: true`)."""
+        if not isinstance(node, ScalarNode) or node.tag != BOOL_TAG:
+            self.fail(node, f"{what} must be true or false")
+            return None
+        return bool(yaml.SafeLoader("").construct_object(node))
+
+    def date(self, node: Node, what: str) -> datetime.date | None:
+        """A day written YYYY-MM-DD (quoted or not), not after today (`reviewed: 2025-03-28`)."""
+        value = node.value.strip() if isinstance(node, ScalarNode) and isinstance(node.value, str) else None
+        day = None
+        if value and DATE_PATTERN.match(value):
+            try:
+                day = datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+        if day is None:
+            shown = f" {value!r}" if value else ""
+            self.fail(node, f"{what}{shown} must be a date written YYYY-MM-DD, e.g. {what}: 2025-03-28")
+            return None
+        if day > datetime.date.today():
+            self.fail(node, f"{what} {value} is in the future: write the day the entry was last reviewed")
+            return None
+        return day
+
     def scalar(self, node: Node, what: str):
         if not isinstance(node, ScalarNode):
             self.fail(node, f"{what} must be a single value (text, true/false or a number)")
@@ -273,6 +301,8 @@ class EntryValidator:
             "describes": self.verbatim_list,
             "template": self.text,
             "checks": self.list_of(self.check),
+            "draft": self.flag,
+            "reviewed": self.date,
         }
         before = len(self.issues)
         data = self.mapping(root, "entry", fields, {"id", "title", "system", "kind", "summary", "examples"},

@@ -125,6 +125,25 @@ def mask_variables(text: str) -> str:
     """`_VARIABLE.sub(MASK, text)`, run only over the stretches that can hold a variable: every alternative
     needs one of `_MAY_VARY`'s characters and reaches at most REACH words either side of it, so the words
     further away are copied as they are: the regex tries every alternative at every character it is given."""
+    pieces, cursor = [], 0
+    for begin, end in _stretches(text):
+        pieces += [text[cursor:begin], _VARIABLE.sub(MASK, text[begin:end])]
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def variable_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` holds what `mask` replaces with '#' (an email, a link, a date, an amount, anything with
+    a digit): the (start, end) of each, in order; `[placeholders]` are not among them. For writing a paste
+    as a KB message with `[placeholders]` (bot/authoring/draft.py)."""
+    lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)  # same length, same offsets
+    return [(begin + m.start(), begin + m.end()) for begin, end in _stretches(lowered)
+            for m in _VARIABLE.finditer(lowered[begin:end])]
+
+
+def _stretches(text: str) -> list[list[int]]:
+    """The [begin, end) stretches of `text` that can hold a variable (see mask_variables)."""
     words = [m.span() for m in _WORD_RUN.finditer(text)]
     starts = [start for start, _ in words]
     stretches: list[list[int]] = []
@@ -135,12 +154,7 @@ def mask_variables(text: str) -> str:
             stretches[-1][1] = max(stretches[-1][1], end)
         else:
             stretches.append([begin, end])
-    pieces, cursor = [], 0
-    for begin, end in stretches:
-        pieces += [text[cursor:begin], _VARIABLE.sub(MASK, text[begin:end])]
-        cursor = end
-    pieces.append(text[cursor:])
-    return "".join(pieces)
+    return stretches
 
 
 def mask(text: str) -> str:
