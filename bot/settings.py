@@ -55,6 +55,7 @@ class Settings:
     escalation_channel: str = ""   # FIXIT_ESCALATION_CHANNEL: where "Ask a person" posts; empty: not offered
     escalation_group: str = ""     # FIXIT_ESCALATION_GROUP: a user group (S…) mentioned there
     kb_admins: frozenset[str] = frozenset()   # FIXIT_KB_ADMINS: user ids who see gaps and may save drafts
+    drafts_dir: str = ".fixit/drafts"         # FIXIT_DRAFTS_DIR: where "Save as a KB draft" writes
     health_port: int = 0           # Socket Mode: serve /healthz and /readyz on this port; 0: not at all
     health_host: str = "0.0.0.0"
     # other apps whose messages Fixit answers like a person's paste: app or bot ids, by channel ("*": every one)
@@ -121,6 +122,7 @@ class Settings:
             redirect_uri=get("SLACK_REDIRECT_URI"),
             escalation_channel=get("FIXIT_ESCALATION_CHANNEL"),
             escalation_group=get("FIXIT_ESCALATION_GROUP"),
+            drafts_dir=get("FIXIT_DRAFTS_DIR", cls.drafts_dir),
             kb_admins=frozenset(filter(None, (u.strip() for u in get("FIXIT_KB_ADMINS").split(",")))),
             health_port=int(checked(number, get, "FIXIT_HEALTH_PORT", 0, "a port number (empty: no health port)",
                                     default=0)),

@@ -191,11 +191,11 @@ class FakeSlack(LoopbackServer):
             return 200, {}, {"ok": True, "message_ts": f"1700000001.{next(self._ts):06d}"}
         return 200, {}, {"ok": True}
 
-    def said(self, channel: str, ts: str, text: str, user: str = "U0001") -> None:
+    def said(self, channel: str, ts: str, text: str, user: str = "U0001", thread_ts: str = "") -> None:
         """A message someone wrote (not through the API), as conversations.replies will return it."""
         with self._lock:
-            self.messages.setdefault(channel, []).insert(0, {"type": "message", "user": user, "text": text, "ts": ts,
-                                                             "thread_ts": ts})
+            self.messages.setdefault(channel, []).append({"type": "message", "user": user, "text": text, "ts": ts,
+                                                          "thread_ts": thread_ts or ts})
 
     def oauth_access(self, args: dict) -> dict:
         """oauth.v2.access: a code for an installation, or a refresh token for a fresh rotating token."""
