@@ -24,7 +24,8 @@ WORKDIR /app
 COPY knowledge ./knowledge
 ENV FIXIT_KB_DIR=/app/knowledge \
     FIXIT_KB_LAST_GOOD=/data/kb-last-good \
-    FIXIT_DATABASE_URL=sqlite:////data/fixit.db
+    FIXIT_DATABASE_URL=sqlite:////data/fixit.db \
+    FIXIT_DRAFTS_DIR=/data/drafts
 VOLUME ["/data"]
 USER 10001:10001
 EXPOSE 3000

@@ -156,10 +156,11 @@ class FakeSlack(LoopbackServer):
                              "team": "Test", "user": "fixit", "url": "https://test.slack.com/"}
         if method == "oauth.v2.access":
             return 200, {}, self.oauth_access(args)
-        if method == "users.info":
-            team = next((t for t in self.tokens.values() if args.get("user") in t.admins), None)
-            return 200, {}, {"ok": True, "user": {"id": args.get("user"), "is_admin": team is not None,
-                                                  "is_owner": False, "team_id": team.id if team else ""}}
+        if method == "users.info":   # as the team of the token sees the user
+            team = self.tokens.get(token)
+            admin = team is not None and args.get("user") in team.admins
+            return 200, {}, {"ok": True, "user": {"id": args.get("user"), "is_admin": admin, "is_owner": False,
+                                                  "team_id": team.id if team else "T0001"}}
         if method in ("chat.postMessage", "chat.update"):
             ts = args.get("ts") or f"1700000000.{next(self._ts):06d}"
             # like Slack, the answer carries the message as posted, blocks and all

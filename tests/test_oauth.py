@@ -129,7 +129,7 @@ def test_two_teams_installed_through_the_flow_are_each_answered_with_their_own_t
 def test_a_forged_or_reused_state_is_refused(browser, fake, server):
     fake.teams["code-forged"] = Team("T0EVIL")
     status, _, page = browser.get("/slack/oauth_redirect?code=code-forged&state=made-up")
-    assert status >= 400 and "T0EVIL" not in json.dumps([c.args for c in fake.of("oauth.v2.access")])
+    assert status >= 400 and "code-forged" in fake.teams   # never exchanged
     status, headers, _ = browser.get("/slack/install")
     state = urllib.parse.parse_qs(urllib.parse.urlparse(headers["Location"]).query)["state"][0]
     fake.teams["code-once"] = Team("T0ONCE")
@@ -195,6 +195,25 @@ def test_an_org_wide_install_answers_every_workspace_of_the_org(browser, fake, s
     eventually(lambda: posts_in(fake, "1700090005.000001") and posts_in(fake, "1700090005.000002"))
     assert {p.token for ts in ("1700090005.000001", "1700090005.000002") for p in posts_in(fake, ts)} == {
         "xoxe.xoxb-E0ORG-1"}
+
+
+def test_an_org_wide_installs_app_home_shows_only_that_workspaces_statistics(browser, fake, server):
+    """Bolt has no team for an org-wide install: the workspace the request came from is whose data it is."""
+    browser.install(fake, Team("E0HOME", enterprise="E0HOME", org_wide=True))
+    send(server, event_for("T0HOMEA", "INT088", "1700090009.000001", enterprise="E0HOME", org_wide=True))
+    send(server, event_for("T0HOMEB", "ONL888", "1700090009.000002", enterprise="E0HOME", org_wide=True))
+    eventually(lambda: posts_in(fake, "1700090009.000001") and posts_in(fake, "1700090009.000002"))
+    with fake._lock:
+        fake.calls.clear()
+    opened = envelope({"type": "app_home_opened", "user": "U0HOMEA", "channel": "D0HOME", "tab": "home"})
+    opened.update(team_id="T0HOMEA", enterprise_id="E0HOME", authorizations=[
+        {"enterprise_id": "E0HOME", "team_id": None, "user_id": "UFIXIT", "is_bot": True,
+         "is_enterprise_install": True}])
+    send(server, opened)
+    (published,) = fake.wait_for("views.publish")
+    view = published.args["view"]
+    view = json.dumps(view if isinstance(view, dict) else json.loads(view))
+    assert "INT088" in view and "ONL888" not in view and "INT035" not in view
 
 
 def test_in_a_shared_channel_the_receiving_teams_installation_answers(browser, fake, server):

@@ -109,7 +109,8 @@ def started(tmp_path: Path, fake: FakeSlack, **settings: str) -> tuple[subproces
      "the database at postgresql+psycopg://fixit:***@127.0.0.1:{closed}/fixit is not reachable"),
 ], ids=["sqlite-folder-missing", "postgresql-unreachable"])
 def test_a_database_down_at_start_is_one_line_before_serving_and_not_ready(tmp_path, fake, url, says):
-    pytest.importorskip("psycopg")
+    if url.startswith("postgresql"):
+        pytest.importorskip("psycopg")
     closed = free_port()
     server, lines = started(tmp_path, fake, FIXIT_DATABASE_URL=url.format(tmp=tmp_path, closed=closed))
     try:
@@ -168,3 +169,9 @@ def test_oauth_in_socket_mode_is_refused_in_one_line(tmp_path, fake):
                     SLACK_CLIENT_SECRET="s")
     assert len(lines) == 1 and lines[0].startswith("SLACK_CLIENT_ID: installing in many workspaces (OAuth) needs "
                                                    "HTTP mode")
+
+
+def test_oauth_with_a_bot_token_or_one_escalation_channel_is_refused(tmp_path, fake):
+    lines = refused(tmp_path, fake, "--http", "--port", "0", SLACK_CLIENT_ID=fake.client_id,
+                    SLACK_CLIENT_SECRET=fake.client_secret, FIXIT_ESCALATION_CHANNEL="C0PEOPLE")
+    assert sorted(line.split(":", 1)[0] for line in lines) == ["FIXIT_ESCALATION_CHANNEL", "SLACK_BOT_TOKEN"]

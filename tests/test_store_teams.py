@@ -62,3 +62,11 @@ def test_each_team_has_its_own_statistics_modes_and_forgetting(store):
     store.forget_team("T0A")
     assert store.channel_modes_of("T0A") == {} and store.feedback_for("INT771", team="T0A") == votes
     assert store.most_answered(team="T0A") == before[0]
+
+
+def test_a_mode_that_could_not_be_stored_is_not_applied(tmp_path):
+    from bot.store.resilient import ResilientStore
+
+    store = ResilientStore(f"sqlite:///{tmp_path / 'not-yet' / 'fixit.db'}")   # its folder is missing: down
+    assert store.set_channel_mode("T0A", "C1", "off", "UADMIN") is False
+    assert store.channel_modes_of("T0A") == {}

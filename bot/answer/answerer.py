@@ -15,7 +15,7 @@ from bot.match.limits import MAX_INPUT_CHARS, MAX_QUESTION_CHARS, MAX_WORDING_CH
 from bot.match.normalize import clean, normalize
 from bot.match.questions import asks_for_help
 from bot.pipeline import USAGE_HINT, Fixit, Reply
-from bot.render.slack_text import defuse_broadcasts, escape
+from bot.render.slack_text import escape
 from bot.settings import CHANNEL_MODES, Settings
 from bot.store import Store
 from bot.store.resilient import ResilientStore
@@ -26,6 +26,11 @@ _ERRORISH = re.compile(r"\b(?:error|failed|failure|exception|couldn'?t|could not
 ESCALATED_CHARS = 600   # of the thread's first message, quoted in the escalation
 MODE_MEANING = {"auto": "I answer pasted errors", "mention-only": "I answer only when someone mentions me",
                 "off": "I stay silent here"}
+
+
+def escalated(where: Where) -> str:
+    """The store's notice that a thread was escalated (once per thread, across instances)."""
+    return f"escalated:{where.channel}:{where.thread_ts}"
 
 
 def looks_like_an_error(text: str) -> bool:
@@ -267,7 +272,7 @@ class Answerer:
 
     def escalation_failed(self, where: Where) -> Answer:
         """The escalation could not be posted: let the thread be escalated again, and say so."""
-        self.store.forget_notice(f"escalated:{where.channel}:{where.thread_ts}")
+        self.store.forget_notice(escalated(where))
         return Answer(note=self.fixit.renderer.note([f"I couldn't post in <#{self.settings.escalation_channel}> "
                                                      f"(am I in it?); please ask there yourself."]), private=True)
 
@@ -278,7 +283,7 @@ class Answerer:
         if not settings.escalation_channel:
             return Answer(note=note(["Asking a person isn't set up here; ask in the channel."]), private=True), ""
         channel = f"<#{settings.escalation_channel}>"
-        if not self.store.notify_once(f"escalated:{where.channel}:{where.thread_ts}"):
+        if not self.store.notify_once(escalated(where)):
             return Answer(note=note([f"Someone in {channel} has already been asked about this thread."]),
                           private=True), ""
         fixit = self.fixit
@@ -286,7 +291,7 @@ class Answerer:
         votes = self.store.feedback_in_thread(where.channel, where.thread_ts)
         group = f"<!subteam^{settings.escalation_group}> " if settings.escalation_group else ""
         thread = f"<{link}|this thread>" if link else f"a thread in <#{where.channel}>"
-        error = escape(defuse_broadcasts(clean(first_message)[:ESCALATED_CHARS])) or "_(I couldn't read it)_"
+        error = escape(clean(first_message)[:ESCALATED_CHARS]) or "_(I couldn't read it)_"   # escape defuses @channel
         lines = [f"{group}<@{user}> asks for a person in {thread}.",
                  "*The error:*\n>" + error.replace("\n", "\n>"),
                  "*Fixit answered:* " + (", ".join(f"{escape(e.id)} ({escape(e.title)})" for e in answered if e)

@@ -34,7 +34,7 @@ CONTAINED = 0.8          # ... and this share of the content words of the shorte
 REPRESENTATIVES = 5      # distinct wordings of a cluster a new one is compared with (its most frequent)
 CANDIDATE_CLUSTERS = 10  # clusters compared with, those sharing the most words
 POSTINGS = 32            # clusters remembered per word (the most recent)
-CLOSEST_FOR = 200        # clusters whose closest entry is looked up (the biggest; about 1.5 ms each)
+CLOSEST_FOR = 200        # clusters whose closest entry is looked up (the biggest)
 SAMPLES = 2
 CODE_SHAPES = 20         # code mentions looked at per paste
 

@@ -6,6 +6,7 @@ import gc
 import logging
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -105,8 +106,10 @@ class Runtime:
         they hold, and the workspace checks update their cards, within `timeout` in all (Slack does not
         retry an event it had acknowledged)."""
         deadline = time.monotonic() + timeout
-        if self.listeners is not None:
-            self.listeners.shutdown(wait=True, cancel_futures=False)
+        if self.listeners is not None:   # within the deadline: a hung listener must not use up the grace period
+            waiting = threading.Thread(target=self.listeners.shutdown, kwargs={"wait": True}, daemon=True)
+            waiting.start()
+            waiting.join(timeout)
         posted = self.delivery.lanes.wait_idle(max(0.0, deadline - time.monotonic()))
         self.delivery.after.shutdown(wait=posted, cancel_futures=not posted)
         if not posted:
@@ -130,6 +133,12 @@ def startup_problems(settings: Settings, mode: str, kb, client: KeptWebClient) -
     if settings.oauth and mode == "socket":
         problems.append("SLACK_CLIENT_ID: installing in many workspaces (OAuth) needs HTTP mode: run serve --http, "
                         "or unset SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for one workspace's bot token")
+    if settings.oauth and settings.bot_token:
+        problems.append("SLACK_BOT_TOKEN: leave it empty when installing through OAuth (SLACK_CLIENT_ID): each "
+                        "workspace's token comes from its installation")
+    if settings.oauth and settings.escalation_channel:
+        problems.append("FIXIT_ESCALATION_CHANNEL: a channel of one workspace, which the others' installations "
+                        "cannot post in: leave it empty when installing through OAuth")
     if not settings.bot_token and not settings.oauth:
         problems.append("SLACK_BOT_TOKEN is not set: copy the Bot User OAuth Token (xoxb-…) from the app's "
                         "OAuth & Permissions page (or set SLACK_CLIENT_ID and SLACK_CLIENT_SECRET to install "

@@ -41,9 +41,12 @@ def oauth_settings(settings: Settings, client: WebClient) -> OAuthSettings:
         install_page_rendering_enabled=False,   # /slack/install goes straight to Slack's consent screen
         installation_store=CacheableInstallationStore(installations), state_store=states,
         state_expiration_seconds=STATE_SECONDS)
+    # bot_only: Fixit asks for bot scopes only; looking up each user's own installation would read the
+    # database for every event (a miss is not cached), so an outage would silence even known teams
     oauth.authorize = InstallationStoreAuthorize(
         client_id=oauth.client_id, client_secret=oauth.client_secret, installation_store=oauth.installation_store,
-        token_rotation_expiration_minutes=oauth.token_rotation_expiration_minutes, client=client, logger=log)
+        token_rotation_expiration_minutes=oauth.token_rotation_expiration_minutes, client=client, logger=log,
+        bot_only=True)
     return oauth
 
 

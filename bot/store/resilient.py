@@ -319,10 +319,13 @@ class ResilientStore:
 
     def set_channel_mode(self, team: str, channel: str, mode: str, user_id: str) -> bool:
         """False when it could not be stored (the database is down): the admin is told, nothing is kept."""
-        with self._lock:
-            self._modes.setdefault(team, {})[channel] = mode
-        return self._call("storing a channel mode", lambda s: s.set_channel_mode(team, channel, mode, user_id) or True,
-                          lambda: False, channel=channel)
+        stored = self._call("storing a channel mode",
+                            lambda s: s.set_channel_mode(team, channel, mode, user_id) or True, lambda: False,
+                            channel=channel)
+        if stored:
+            with self._lock:   # a new dict: a reader may be going through the old one
+                self._modes[team] = {**self._modes.get(team, {}), channel: mode}
+        return stored
 
     def channel_modes_of(self, team: str) -> dict[str, str]:
         """A team's channel modes, read again at most every MODES_SECONDS (asked for every message); the last
@@ -331,12 +334,12 @@ class ResilientStore:
         with self._lock:
             read_at = self._modes_read.get(team)
             if read_at is not None and now - read_at < MODES_SECONDS:
-                return self._modes.get(team, {})
+                return dict(self._modes.get(team, {}))
             self._modes_read[team] = now
         modes = self._call("reading channel modes", lambda s: s.channel_modes_of(team),
                            lambda: dict(self._modes.get(team, {})))
         with self._lock:
-            self._modes[team] = modes
+            self._modes[team] = dict(modes)
         return modes
 
     def forget_team(self, team: str) -> None:

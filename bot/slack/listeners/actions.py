@@ -7,8 +7,6 @@ import logging
 import re
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
-
 from bot.answer import Where, read_value
 from bot.slack.cards import (
     CHECK_WORKSPACE,
@@ -23,7 +21,7 @@ from bot.slack.cards import (
     text_blocks,
 )
 from bot.slack.listeners.once import replayed
-from bot.slack.listeners.where import shareable
+from bot.slack.listeners.where import read_thread, shareable, team_of
 from bot.slack.message_text import text_of
 
 log = logging.getLogger("fixit.slack")
@@ -67,7 +65,7 @@ def press(ack, body, context) -> Click | None:
     ack()
     if replayed(context, body):
         return None
-    delivery, what = context["delivery"], clicked(body, context.get("team_id") or "")
+    delivery, what = context["delivery"], clicked(body, team_of(body, context))
     click = what and Click(delivery, *what, body.get("response_url", ""))
     if click and delivery.answerer.fixit.kb.get(click.entry_id) is not None:
         return click
@@ -180,36 +178,20 @@ def ask_a_person(ack, body, client, context) -> None:
     ack()
     if replayed(context, body):
         return
-    delivery, what = context["delivery"], clicked(body, context.get("team_id") or "")
+    delivery, what = context["delivery"], clicked(body, team_of(body, context))
     response_url = body.get("response_url", "")
     if not what or not what[1].thread_ts:
         delivery.respond(response_url, {"response_type": "ephemeral", "replace_original": False,
                                         "text": "That button is not one of mine."})
         return
     where = what[1]
-    first, link = read_thread(client, where)
-    answer, post = delivery.answerer.escalation(where, user_of(body), first, link)
+    messages, link = read_thread(client, where.channel, where.thread_ts)
+    answer, post = delivery.answerer.escalation(where, user_of(body), text_of(messages[0]) if messages else "", link)
     if post:
         to = Where(delivery.answerer.settings.escalation_channel)
         if not delivery.post(client, to, text_blocks(post), post.split("\n", 1)[0]):
             answer = delivery.answerer.escalation_failed(where)
     delivery.respond(response_url, {**delivery.response(answer, where), "replace_original": False})
-
-
-def read_thread(client, where: Where) -> tuple[str, str]:
-    """The thread's first message (its words, other apps' attachments included) and a link to the thread;
-    '' for what Slack would not give."""
-    first = link = ""
-    try:
-        found = client.conversations_replies(channel=where.channel, ts=where.thread_ts, limit=1)
-        first = text_of((found.get("messages") or [{}])[0])
-    except (SlackApiError, OSError) as exc:
-        log.warning("conversations.replies in %s failed: %s", where.channel, exc)
-    try:
-        link = str(client.chat_getPermalink(channel=where.channel, message_ts=where.thread_ts).get("permalink") or "")
-    except (SlackApiError, OSError) as exc:
-        log.warning("chat.getPermalink in %s failed: %s", where.channel, exc)
-    return first, link.replace("|", "%7C").replace(">", "%3E")
 
 
 def register(app, settings) -> None:

@@ -10,7 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answer import Answer, Where
 from bot.slack.listeners.once import replayed
-from bot.slack.listeners.where import shareable
+from bot.slack.listeners.where import shareable, team_of
 
 log = logging.getLogger("fixit.slack")
 
@@ -20,7 +20,7 @@ def answer_command(ack, command, context, client=None) -> None:
         ack()
         return
     delivery = context["delivery"]
-    where = Where(command.get("channel_id", ""), team=context.get("team_id") or command.get("team_id") or "")
+    where = Where(command.get("channel_id", ""), team=team_of(command, context))
     text = command.get("text", "").strip()
     word, _, rest = text.partition(" ")
     if word.lower() == "config":

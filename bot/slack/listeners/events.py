@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from bot.answer import Message
+from bot.slack.listeners.where import team_of
 from bot.slack.message_text import text_of
 
 IGNORED_SUBTYPES = {"message_changed", "message_deleted", "bot_message", "channel_join", "channel_leave",
@@ -34,10 +35,10 @@ def is_answerable(event: dict, context) -> bool:
 
 
 def message_of(body: dict, event: dict, text: str, context) -> Message:
-    """`context.get("team_id")`: the team whose installation received the event (Bolt reads it from the event's
+    """The team is the one whose installation received the event (Bolt reads it from the event's
     authorizations), which in a Slack Connect channel may not be the team of the person who wrote it."""
     return Message(text, event.get("channel", ""), event.get("ts", ""), event.get("thread_ts") or "",
-                   event.get("user", ""), body.get("event_id", ""), context.get("team_id") or body.get("team_id") or "")
+                   event.get("user", ""), body.get("event_id", ""), team_of(body, context))
 
 
 # Slack retries an event it thinks was not delivered; the answer layer records each event id in the store

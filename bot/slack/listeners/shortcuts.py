@@ -4,10 +4,9 @@ thread, for the knowledge base's keepers."""
 from __future__ import annotations
 
 import logging
+import re
 from functools import partial
 from pathlib import Path
-
-from slack_sdk.errors import SlackApiError
 
 from bot.answer import Where
 from bot.authoring.thread_draft import ThreadDraft, draft_from_thread
@@ -15,7 +14,7 @@ from bot.render.renderer import split_text
 from bot.render.slack_text import escape
 from bot.slack.cards import text_blocks
 from bot.slack.listeners.once import replayed
-from bot.slack.listeners.where import shareable
+from bot.slack.listeners.where import read_thread, shareable, team_of
 from bot.slack.message_text import text_of
 
 log = logging.getLogger("fixit.slack")
@@ -32,7 +31,7 @@ def explain(ack, shortcut, context) -> None:
     delivery = context["delivery"]
     message = shortcut.get("message") or {}
     where = Where((shortcut.get("channel") or {}).get("id", ""), message.get("thread_ts") or message.get("ts", ""),
-                  context.get("team_id") or "")
+                  team_of(shortcut, context))
     answer = delivery.answerer.lookup(text_of(message), where, shareable=shareable(shortcut.get("channel")))
     delivery.respond(shortcut.get("response_url", ""), delivery.response(answer, where))
 
@@ -50,14 +49,10 @@ def save_draft(ack, shortcut, client, context) -> None:
     message = shortcut.get("message") or {}
     channel = (shortcut.get("channel") or {}).get("id", "")
     thread = message.get("thread_ts") or message.get("ts", "")
-    try:
-        found = client.conversations_replies(channel=channel, ts=thread, limit=MAX_THREAD)
-        link = client.chat_getPermalink(channel=channel, message_ts=thread).get("permalink") or ""
-    except (SlackApiError, OSError) as exc:
-        log.warning("reading the thread %s in %s for a draft failed: %s", thread, channel, exc)
+    messages, link = read_thread(client, channel, thread, MAX_THREAD)
+    if not messages:
         respond(private("I couldn't read that thread (am I in this channel?)."))
         return
-    messages = found.get("messages") or [message]
     bot = context.get("bot_user_id") or ""
     replies = [text_of(m) for m in messages[1:] if not m.get("bot_id") and m.get("user") != bot]
     fixit = delivery.answerer.fixit
@@ -81,12 +76,16 @@ def save_draft(ack, shortcut, client, context) -> None:
 def write_draft(folder: Path, draft: ThreadDraft) -> Path:
     """`folder/ID.yaml`, or `ID-2.yaml`… when a draft of that id is already waiting there."""
     folder.mkdir(parents=True, exist_ok=True)
-    path, n = folder / f"{draft.entry_id}.yaml", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{draft.entry_id}-{n}.yaml"
-    path.write_text(draft.yaml, encoding="utf-8")
-    return path
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", draft.entry_id).strip("-") or "DRAFT"
+    for n in range(1, 1000):
+        path = folder / (f"{name}.yaml" if n == 1 else f"{name}-{n}.yaml")
+        try:
+            with open(path, "x", encoding="utf-8") as out:   # never over another keeper's draft
+                out.write(draft.yaml)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: too many drafts of {name}")
 
 
 def private(text: str) -> dict:
