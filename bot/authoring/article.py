@@ -637,7 +637,7 @@ def find_system(article: Article, systems: Systems, codes: CodeFinder, named: st
             raise ArticleError(f"--system {system.name}: the article's code {code} is not a {system.name} code")
         return system
     if code:
-        system = next((s for s in systems if s.prefix and code.startswith(s.prefix)), None)
+        system = systems.of_code(code)
         if system is not None:
             return system
     folders = {s.folder.lower(): s for s in systems}

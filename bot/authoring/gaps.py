@@ -280,8 +280,7 @@ def _closest(entry, score: float, how: str) -> ClosestEntry:
 def _unknown_codes(variants: list[_Variant], kb: KnowledgeBase, matcher: Matcher) -> list[UnknownCode]:
     counts = Counter(code for v in variants for code in v.codes if code not in matcher.index.codes
                      for _ in v.rows)
-    systems = {s.prefix: s.name for s in kb.systems if s.prefix}
-    return [UnknownCode(code, n, systems.get(code.rstrip("0123456789"), ""))
+    return [UnknownCode(code, n, getattr(kb.systems.of_code(code), "name", ""))
             for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
 

@@ -60,10 +60,9 @@ def draft_from_thread(kb: KnowledgeBase, matcher: Matcher, first: str, replies: 
 
 def _system_of(kb: KnowledgeBase, matcher: Matcher, code: str, error: str) -> str:
     """The code's family's system, else the system of the entry closest to the error, else the one it names."""
-    prefix = code.rstrip("0123456789")
-    system = next((s.name for s in kb.systems if s.prefix and s.prefix == prefix), "")
-    if system:
-        return system
+    family = kb.systems.of_code(code) if code else None
+    if family is not None:
+        return family.name
     result = matcher.match(error)
     closest = next((kb.get(h.entry_id) for h in [*result.answers, *result.suggestions]), None)
     if closest is not None:

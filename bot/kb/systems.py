@@ -62,6 +62,11 @@ class Systems:
     def by_folder(self, folder: str) -> System | None:
         return next((s for s in self.systems if s.folder == folder), None)
 
+    def of_code(self, code: str) -> System | None:
+        """The system whose code family a canonical code (`NS0012`) is of."""
+        prefix = code.rstrip("0123456789")
+        return next((s for s in self.systems if s.prefix and s.prefix == prefix), None)
+
     @property
     def families(self) -> dict[str, int]:
         """Code prefix -> digits of a published code."""
