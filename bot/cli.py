@@ -316,7 +316,8 @@ def cmd_kb_import(args) -> int:
 
 
 def cmd_kb_gaps(args) -> int:
-    from bot.authoring.gaps import StoreUnreachable, format_gaps, read_gaps
+    from bot.authoring.gaps import format_gaps, read_gaps
+    from bot.store.existing import StoreUnreachable
 
     if args.days < 1:
         raise CliError("--days must be at least 1")

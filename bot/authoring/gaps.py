@@ -25,6 +25,7 @@ from bot.kb import KnowledgeBase
 from bot.match import Matcher
 from bot.match.index import STOPWORDS
 from bot.match.normalize import MASK, clean, mask
+from bot.store.existing import existing_store
 from bot.wording import counted
 
 MAX_PASTES = 5000        # pastes read per run: the newest of the window
@@ -342,33 +343,7 @@ def _shortened(text: str, chars: int = SAMPLE_CHARS) -> str:
 
 # -- the store, for the command line --
 
-class StoreUnreachable(Exception):
-    """The store cannot be read: one line saying why."""
-
-
 def read_gaps(url: str, kb: KnowledgeBase, matcher: Matcher, days: int = 30, team: str | None = None) -> Gaps:
-    """`knowledge_gaps` of the Store at `url`, read without creating a SQLite file that is not there."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from bot.store import Store
-    from bot.store.resilient import STORE_ERRORS, first_line, sqlite_file
-    from bot.store.url import url_problem
-
-    problem = url_problem(url)
-    if problem:
-        raise StoreUnreachable(problem)
-    file = sqlite_file(url)
-    if file is not None and not file.expanduser().is_file():
-        raise StoreUnreachable(f"no store at {file}: nothing was recorded there (FIXIT_DATABASE_URL names the "
-                               f"database the bot writes)")
-    store = None
-    try:
-        store = Store(url)
+    """`knowledge_gaps` of the Store at `url` (StoreUnreachable, one line, when it cannot be read)."""
+    with existing_store(url) as store:
         return knowledge_gaps(store, kb, matcher, days, team)
-    except (ArgumentError, *STORE_ERRORS) as exc:
-        shown = make_url(url).render_as_string(hide_password=True)
-        raise StoreUnreachable(f"the store at {shown} cannot be read: {first_line(exc)}") from None
-    finally:
-        if store is not None:
-            store.engine.dispose()

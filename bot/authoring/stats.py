@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
-from pathlib import Path
 
 from rapidfuzz import fuzz, process
 
@@ -68,27 +67,13 @@ def answered_counts(database_url: str, days: int, limit: int) -> tuple[dict[str,
     """How often each entry was answered in the last `days` days, from the store at `database_url`
     (`Store.most_answered`); (None, why) when the store cannot be read. A SQLite file that is not there is
     not created."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import SQLAlchemyError
+    from bot.store.existing import StoreUnreachable, existing_store
 
-    from bot.store import Store
-    from bot.store.url import shape, url_problem
-
-    problem = url_problem(database_url)
-    if problem:
-        return None, problem
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") and not Path(
-            url.database).is_file():
-        return None, f"no store at {url.database}"
     try:
-        store = Store(database_url)
-        try:
+        with existing_store(database_url) as store:
             return dict(store.most_answered(days=days, limit=limit)), ""
-        finally:
-            store.engine.dispose()
-    except (SQLAlchemyError, OSError) as exc:
-        return None, f"the store {shape(database_url)} does not answer ({type(exc).__name__})"
+    except StoreUnreachable as exc:
+        return None, str(exc)
 
 
 def format_stale(kb: KnowledgeBase, days: int, counts: dict[str, int] | None, why: str = "",
