@@ -277,3 +277,42 @@ def test_two_instances_on_one_postgresql_share_installations(fake, tmp_path):
 def test_oauth_settings_are_named_when_half_there():
     with pytest.raises(ValueError, match="SLACK_CLIENT_SECRET is not set"):
         Settings.load(env={"SLACK_CLIENT_ID": "1.2"}, env_file=None)
+
+
+def test_another_instances_revocation_is_seen_and_an_outage_answers_known_teams(fake, tmp_path):
+    """Two instances on one database: what one deletes, the other stops answering with once its kept copy is
+    older than its keep time; and while the installation tables cannot be read, a team already seen is still
+    answered with the installation last read."""
+    from sqlalchemy import create_engine, text
+
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    first = FixitServer(build_runtime(settings_for(fake, url), watch=False))
+    second = FixitServer(build_runtime(settings_for(fake, url), watch=False))
+    try:
+        assert Browser(first.url.removesuffix("/slack/events")).install(fake, Team("T0TWO")) == 200
+        send(second, event_for("T0TWO", "INT771", "1700090010.000001"))
+        eventually(lambda: posts_in(fake, "1700090010.000001"))
+
+        second.runtime.app.installation_store.keep_seconds = 0   # read again each time: fall back only on failure
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE slack_bots RENAME TO slack_bots_away"))
+            conn.execute(text("ALTER TABLE slack_installations RENAME TO slack_installations_away"))
+        send(second, event_for("T0TWO", "INT771", "1700090010.000002"))
+        eventually(lambda: posts_in(fake, "1700090010.000002"))
+        with engine.begin() as conn:
+            conn.execute(text("ALTER TABLE slack_bots_away RENAME TO slack_bots"))
+            conn.execute(text("ALTER TABLE slack_installations_away RENAME TO slack_installations"))
+        engine.dispose()
+
+        revoked = envelope({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UT0TWOBOT"]}})
+        revoked.update(team_id="T0TWO", authorizations=[{"team_id": "T0TWO", "enterprise_id": None}])
+        assert send(first, revoked)[0] == 200
+        eventually(lambda: first.runtime.app.installation_store.find_installation(
+            enterprise_id=None, team_id="T0TWO") is None)
+        send(second, event_for("T0TWO", "INT771", "1700090010.000003"))
+        fake.settle(1.0)
+        assert posts_in(fake, "1700090010.000003") == []
+    finally:
+        first.close()
+        second.close()

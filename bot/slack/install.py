@@ -2,8 +2,9 @@
 installations and OAuth states in the same database as the rest of the store (slack_sdk's SQLAlchemy stores),
 token rotation (Bolt refreshes a rotating token before it expires), and uninstalls.
 
-Installations are also kept in this process's memory once read (slack_sdk's CacheableInstallationStore): a
-database that stops answering does not stop the teams already seen from being answered."""
+Installations are also kept in this process's memory for a minute once read (`installations.py`): a
+database that stops answering does not stop the teams already seen from being answered, and what another
+instance changed is seen within that minute."""
 
 from __future__ import annotations
 
@@ -14,13 +15,13 @@ from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.listener.builtins import TokenRevocationListeners
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
-from slack_sdk.oauth.installation_store.cacheable_installation_store import CacheableInstallationStore
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import create_engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import Settings
+from bot.slack.installations import KeptInstallations
 
 log = logging.getLogger("fixit.slack")
 STATE_SECONDS = 600        # how long an install link stays good
@@ -39,7 +40,7 @@ def oauth_settings(settings: Settings, client: WebClient) -> OAuthSettings:
         client_id=settings.client_id, client_secret=settings.client_secret, scopes=list(settings.scopes),
         redirect_uri=settings.redirect_uri or None,
         install_page_rendering_enabled=False,   # /slack/install goes straight to Slack's consent screen
-        installation_store=CacheableInstallationStore(installations), state_store=states,
+        installation_store=KeptInstallations(installations), state_store=states,
         state_expiration_seconds=STATE_SECONDS)
     # bot_only: Fixit asks for bot scopes only; looking up each user's own installation would read the
     # database for every event (a miss is not cached), so an outage would silence even known teams
