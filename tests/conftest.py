@@ -88,15 +88,9 @@ def fake():
 
 @pytest.fixture(scope="module")
 def server(fake, tmp_path_factory):
-    from slack_harness import SECRET, FixitServer
+    from slack_harness import served
 
-    from bot.settings import Settings
-    from bot.slack.app import build_runtime
-
-    db = tmp_path_factory.mktemp("db") / "fixit.db"
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{db}")
-    server = FixitServer(build_runtime(settings, watch=False))
+    server = served(fake, f"sqlite:///{tmp_path_factory.mktemp('db') / 'fixit.db'}")
     yield server
     server.close()
 

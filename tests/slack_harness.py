@@ -294,6 +294,16 @@ class FixitServer:
         self.thread.join(timeout=5)
 
 
+def served(fake: FakeSlack, database_url: str, **settings) -> FixitServer:
+    """The real app, single-token, against `fake`, with `settings` over the tests' defaults."""
+    from bot.settings import Settings
+    from bot.slack.app import build_runtime
+
+    return FixitServer(build_runtime(Settings(**{"bot_token": "xoxb-test", "signing_secret": SECRET,
+                                                  "api_url": fake.api_url, "database_url": database_url,
+                                                  **settings}), watch=False))
+
+
 class SlackSender:
     """Sends signed requests to Fixit the way Slack does."""
 

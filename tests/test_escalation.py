@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from slack_harness import BOT_USER, SECRET, FixitServer, eventually, message
+from slack_harness import BOT_USER, eventually, message, served
 
 from bot.settings import Settings
-from bot.slack.app import build_runtime
 from bot.slack.cards import ESCALATE, NOT_IT
 
 PEOPLE = "C0PEOPLE"
@@ -20,10 +19,8 @@ GROUP = "S0FINOPS"
 
 @pytest.fixture(scope="module")
 def server(fake, tmp_path_factory):
-    db = tmp_path_factory.mktemp("esc") / "fixit.db"
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{db}", escalation_channel=PEOPLE, escalation_group=GROUP)
-    server = FixitServer(build_runtime(settings, watch=False))
+    server = served(fake, f"sqlite:///{tmp_path_factory.mktemp('esc') / 'fixit.db'}", escalation_channel=PEOPLE,
+                    escalation_group=GROUP)
     yield server
     server.close()
 
@@ -99,9 +96,7 @@ def test_nothing_is_offered_when_no_escalation_channel_is_set(tmp_path):
     from slack_harness import FakeSlack, SlackSender
 
     fake = FakeSlack()
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{tmp_path / 'f.db'}")
-    server = FixitServer(build_runtime(settings, watch=False))
+    server = served(fake, f"sqlite:///{tmp_path / 'f.db'}")
     try:
         slack = SlackSender(server.url)
         slack.event({**message(f"<@{BOT_USER}> something odd with the ledger sync", ts="1.000001"),

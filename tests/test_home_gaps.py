@@ -6,20 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from slack_harness import BOT_USER, SECRET, FixitServer, message
-
-from bot.settings import Settings
-from bot.slack.app import build_runtime
+from slack_harness import BOT_USER, message, served
 
 KEEPER = "U0KEEPER"
 
 
 @pytest.fixture(scope="module")
 def server(fake, tmp_path_factory):
-    db = tmp_path_factory.mktemp("home") / "fixit.db"
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{db}", kb_admins=frozenset({KEEPER}))
-    server = FixitServer(build_runtime(settings, watch=False))
+    server = served(fake, f"sqlite:///{tmp_path_factory.mktemp('home') / 'fixit.db'}", kb_admins=frozenset({KEEPER}))
     yield server
     server.close()
 

@@ -66,13 +66,6 @@ def settings_for(fake: FakeSlack, database_url: str) -> Settings:
 
 
 @pytest.fixture(scope="module")
-def fake():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
-
-
-@pytest.fixture(scope="module")
 def server(fake, tmp_path_factory):
     db = tmp_path_factory.mktemp("oauth") / "fixit.db"
     server = FixitServer(build_runtime(settings_for(fake, f"sqlite:///{db}"), watch=False))
@@ -294,12 +287,12 @@ def test_another_instances_revocation_is_seen_and_an_outage_answers_known_teams(
         eventually(lambda: posts_in(fake, "1700090010.000001"))
 
         second.runtime.app.installation_store.keep_seconds = 0   # read again each time: fall back only on failure
-        engine = create_engine(url)
+        engine = create_engine(url, connect_args={"timeout": 30})   # the servers write the same file meanwhile
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE slack_bots RENAME TO slack_bots_away"))
             conn.execute(text("ALTER TABLE slack_installations RENAME TO slack_installations_away"))
         send(second, event_for("T0TWO", "INT771", "1700090010.000002"))
-        eventually(lambda: posts_in(fake, "1700090010.000002"))
+        eventually(lambda: posts_in(fake, "1700090010.000002"), timeout=30)
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE slack_bots_away RENAME TO slack_bots"))
             conn.execute(text("ALTER TABLE slack_installations_away RENAME TO slack_installations"))

@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from slack_harness import BOT_USER, SECRET, FakeSlack, FixitServer, SlackSender, eventually, message
+from slack_harness import BOT_USER, SECRET, FixitServer, SlackSender, eventually, message
 
 from bot.answer import Where
 from bot.settings import Settings
@@ -15,13 +15,6 @@ from bot.slack.cards import FULL_CARD, HELPFUL, NOT_IT, SHARE
 
 INT771 = ("INT771 Export Error: Export not completed. The batches for this reporting period are closed in "
           "Sage Intacct. Reopen the period or change the export date in Workspace configurations.")
-
-
-@pytest.fixture(scope="module")
-def fake():
-    fake = FakeSlack()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture(scope="module")

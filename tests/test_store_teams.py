@@ -27,7 +27,7 @@ def store(request, tmp_path):
 
 def test_a_database_from_before_teams_is_upgraded_and_its_rows_count_for_every_team(tmp_path):
     path = tmp_path / "old.db"
-    with sqlite3.connect(path) as old:   # the tables as the store made them before issue 17
+    with sqlite3.connect(path) as old:   # the tables as the store made them before it kept teams
         old.execute("CREATE TABLE thread_answers (channel VARCHAR(64), thread_ts VARCHAR(64), entry_id VARCHAR(64), "
                     "answered_at FLOAT NOT NULL, PRIMARY KEY (channel, thread_ts, entry_id))")
         old.execute("CREATE TABLE feedback (id INTEGER PRIMARY KEY, entry_id VARCHAR(64) NOT NULL, user_id VARCHAR(64) "

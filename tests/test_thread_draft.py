@@ -10,10 +10,8 @@ import sys
 
 import pytest
 from conftest import KB_DIR, ROOT
-from slack_harness import SECRET, FixitServer
+from slack_harness import served
 
-from bot.settings import Settings
-from bot.slack.app import build_runtime
 from bot.slack.listeners.shortcuts import SAVE_DRAFT
 
 KEEPER = "U0KEEPER"
@@ -34,10 +32,8 @@ def drafts(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(fake, tmp_path_factory, drafts):
-    db = tmp_path_factory.mktemp("draftdb") / "fixit.db"
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{db}", kb_admins=frozenset({KEEPER}), drafts_dir=str(drafts))
-    server = FixitServer(build_runtime(settings, watch=False))
+    server = served(fake, f"sqlite:///{tmp_path_factory.mktemp('draftdb') / 'fixit.db'}",
+                    kb_admins=frozenset({KEEPER}), drafts_dir=str(drafts))
     yield server
     server.close()
 

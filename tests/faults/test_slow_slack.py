@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import time
 
-from slack_harness import INT771, SECRET, FakeSlack, FixitServer, SlackSender, message
-
-from bot.settings import Settings
-from bot.slack.app import build_runtime
+from slack_harness import INT771, FakeSlack, SlackSender, message, served
 
 
 def test_ten_slow_posts_do_not_delay_another_channels_answer(tmp_path):
     fake = FakeSlack()
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url,
-                        database_url=f"sqlite:///{tmp_path / 'fixit.db'}")
-    server = FixitServer(build_runtime(settings, watch=False))
+    server = served(fake, f"sqlite:///{tmp_path / 'fixit.db'}")
     try:
         sender = SlackSender(server.url)
         fake.slow["CSLOW"] = 4.0

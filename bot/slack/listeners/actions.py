@@ -21,7 +21,7 @@ from bot.slack.cards import (
     text_blocks,
 )
 from bot.slack.listeners.once import replayed
-from bot.slack.listeners.where import read_thread, shareable, team_of
+from bot.slack.listeners.where import private, read_thread, shareable, team_of
 from bot.slack.message_text import text_of
 
 log = logging.getLogger("fixit.slack")
@@ -41,7 +41,7 @@ class Click:
         self.delivery.respond(self.response_url, payload)
 
     def note(self, text: str) -> None:
-        self.respond({"response_type": "ephemeral", "replace_original": False, "text": text})
+        self.respond(private(text))
 
 
 def clicked(body, team: str = "") -> tuple[str, Where, int] | None:
@@ -69,9 +69,8 @@ def press(ack, body, context) -> Click | None:
     click = what and Click(delivery, *what, body.get("response_url", ""))
     if click and delivery.answerer.fixit.kb.get(click.entry_id) is not None:
         return click
-    delivery.respond(body.get("response_url", ""), {
-        "response_type": "ephemeral", "replace_original": False,
-        "text": "That button is out of date: the entry it was for is no longer in the knowledge base."})
+    delivery.respond(body.get("response_url", ""), private(
+        "That button is out of date: the entry it was for is no longer in the knowledge base."))
     return None
 
 
@@ -181,8 +180,7 @@ def ask_a_person(ack, body, client, context) -> None:
     delivery, what = context["delivery"], clicked(body, team_of(body, context))
     response_url = body.get("response_url", "")
     if not what or not what[1].thread_ts:
-        delivery.respond(response_url, {"response_type": "ephemeral", "replace_original": False,
-                                        "text": "That button is not one of mine."})
+        delivery.respond(response_url, private("That button is not one of mine."))
         return
     where = what[1]
     messages, link = read_thread(client, where.channel, where.thread_ts)

@@ -14,7 +14,7 @@ from bot.render.renderer import split_text
 from bot.render.slack_text import escape
 from bot.slack.cards import text_blocks
 from bot.slack.listeners.once import replayed
-from bot.slack.listeners.where import read_thread, shareable, team_of
+from bot.slack.listeners.where import private, read_thread, shareable, team_of
 from bot.slack.message_text import text_of
 
 log = logging.getLogger("fixit.slack")
@@ -86,10 +86,6 @@ def write_draft(folder: Path, draft: ThreadDraft) -> Path:
         except FileExistsError:
             continue
     raise FileExistsError(f"{folder}: too many drafts of {name}")
-
-
-def private(text: str) -> dict:
-    return {"response_type": "ephemeral", "replace_original": False, "text": text}
 
 
 def register(app, settings) -> None:

@@ -18,6 +18,11 @@ def shareable(source: dict | None) -> bool:
     return name != "directmessage"
 
 
+def private(text: str) -> dict:
+    """A response_url payload only the person who pressed or asked sees, beside the message (not over it)."""
+    return {"response_type": "ephemeral", "replace_original": False, "text": text}
+
+
 def team_of(body: dict, context) -> str:
     """The Slack team (workspace) a request is answered for, whose data it is: the one Bolt found the
     installation for, else, for an org-wide install (where Bolt has no team), the workspace the request came
