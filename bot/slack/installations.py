@@ -22,7 +22,8 @@ class KeptInstallations(InstallationStore):
         self.underlying = underlying
         self.keep_seconds = keep_seconds
         self._kept: dict[tuple, tuple[float, object]] = {}
-        self._lock = threading.Lock()
+        self._changes: dict[tuple, int] = {}   # (enterprise, team) → saves and deletes seen: a read that
+        self._lock = threading.Lock()          # overlapped one must not keep what it read
 
     @property
     def logger(self) -> Logger:
@@ -32,6 +33,7 @@ class KeptInstallations(InstallationStore):
         now = time.monotonic()
         with self._lock:
             at, found = self._kept.get(key, (0.0, None))
+            changes = self._changes.get(key[1:3], 0)
         if found is not None and now - at < self.keep_seconds:
             return found
         try:
@@ -45,12 +47,13 @@ class KeptInstallations(InstallationStore):
         with self._lock:
             if found is None:
                 self._kept.pop(key, None)
-            else:
+            elif self._changes.get(key[1:3], 0) == changes:
                 self._kept[key] = (now, found)
         return found
 
     def _forget(self, enterprise_id: str | None, team_id: str | None) -> None:
         with self._lock:
+            self._changes[(enterprise_id, team_id)] = self._changes.get((enterprise_id, team_id), 0) + 1
             for key in [k for k in self._kept if k[1:3] == (enterprise_id, team_id)]:
                 del self._kept[key]
 
