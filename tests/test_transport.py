@@ -3,6 +3,7 @@ SSL_CERT_FILE): one TLS set-up per connection kept, not one per call, and a drop
 
 from __future__ import annotations
 
+import json
 import ssl
 
 import pytest
@@ -90,3 +91,112 @@ def test_the_ca_bundle_can_be_named_in_the_env_file(https_slack, monkeypatch, tm
 def test_a_missing_ca_bundle_is_named(tmp_path):
     with pytest.raises(ValueError, match="SSL_CERT_FILE: .* is not a file"):
         Settings.load(env={"SSL_CERT_FILE": str(tmp_path / "nope.pem")}, env_file=None)
+
+
+class RawReplies:
+    """A server on 127.0.0.1 that answers each request with the next of `replies`, bytes as given (chunked,
+    Connection: close, garbage), and counts connections and requests."""
+
+    def __init__(self, replies: list[bytes]) -> None:
+        import socket
+        import threading
+
+        self.replies, self.connections, self.requests = list(replies), 0, []
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/chat.postMessage"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                buffer = b""
+                while self.replies:
+                    while b"\r\n\r\n" not in buffer:
+                        data = conn.recv(65536)
+                        if not data:
+                            break
+                        buffer += data
+                    if b"\r\n\r\n" not in buffer:
+                        break
+                    head, _, rest = buffer.partition(b"\r\n\r\n")
+                    length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                                       if line.lower().startswith(b"content-length:")), b"0"))
+                    while len(rest) < length:
+                        rest += conn.recv(65536)
+                    self.requests.append(head + b"\r\n\r\n" + rest[:length])
+                    buffer = rest[length:]
+                    reply = self.replies.pop(0)
+                    conn.sendall(reply)
+                    if b"Connection: close" in reply:
+                        break
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+OK_JSON = b'{"ok": true, "channel": "C1", "ts": "1.000001"}'
+
+
+def test_a_chunked_reply_is_read_and_its_connection_kept():
+    chunked = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n"
+               + b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (OK_JSON[:10], OK_JSON[10:])) + b"0\r\n\r\n")
+    server = RawReplies([chunked, chunked])
+    try:
+        connections = KeptConnections()
+        for _ in range(2):
+            reply = connections.post(server.url, b"{}", {"Content-Type": "application/json"}, 5)
+            assert (reply.status, reply.body, reply.charset()) == (200, OK_JSON, "utf-8")
+        assert server.connections == 1 and len(server.requests) == 2
+    finally:
+        server.close()
+
+
+def test_a_reply_that_closes_the_connection_is_not_reused():
+    close = b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(OK_JSON), OK_JSON)
+    server = RawReplies([close, close])
+    try:
+        connections = KeptConnections()
+        assert [connections.post(server.url, b"{}", {}, 5).body for _ in range(2)] == [OK_JSON, OK_JSON]
+        assert server.connections == 2
+    finally:
+        server.close()
+
+
+def test_a_header_with_a_line_break_is_refused_before_anything_is_sent():
+    server = RawReplies([b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"])
+    try:
+        with pytest.raises(ValueError, match="Invalid header"):
+            KeptConnections().post(server.url, b"{}", {"Authorization": "Bearer x\r\nX-Injected: 1"}, 5)
+        assert server.requests == []
+    finally:
+        server.close()
+
+
+def test_a_reply_that_is_not_http_is_an_http_error_the_retries_see():
+    import http.client
+
+    server = RawReplies([b"SSH-2.0-OpenSSH_9.6\r\n\r\n"])
+    try:
+        with pytest.raises(http.client.HTTPException):
+            KeptConnections().post(server.url, b"{}", {}, 5)
+    finally:
+        server.close()
+
+
+def test_the_request_goes_out_in_one_piece_with_its_length():
+    server = RawReplies([b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(OK_JSON), OK_JSON)])
+    try:
+        client = build_client(Settings(bot_token="xoxb-test", api_url=server.url.rsplit("/", 1)[0] + "/"))
+        assert client.chat_postMessage(channel="C1", text="héllo")["ts"] == "1.000001"
+        head, _, body = server.requests[0].partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        assert lines[0] == b"POST /api/chat.postMessage HTTP/1.1"
+        assert f"Content-Length: {len(body)}".encode() in lines and b"Authorization: Bearer xoxb-test" in lines
+        assert json.loads(body)["text"] == "héllo"
+    finally:
+        server.close()

@@ -42,6 +42,18 @@ class Language:
     def everyday_prefix_words(self) -> frozenset[str]:
         return frozenset(w for phrase in self.everyday_prefixes for w in phrase)
 
+    @functools.cached_property
+    def trouble_by_first_word(self) -> dict[str, tuple[tuple[str, ...], ...]]:
+        return phrases_by_first_word(self.trouble)
+
+
+def phrases_by_first_word(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
+    """Phrases grouped by their first word, in their order (for counting them in a word sequence)."""
+    by_first: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in phrases:
+        by_first.setdefault(phrase[0], []).append(phrase)
+    return {first: tuple(group) for first, group in by_first.items()}
+
 
 def phrase_words(text: str) -> tuple[str, ...]:
     return tuple(_WORDS.findall(text.lower().replace("\u2019", "'")))

@@ -19,6 +19,7 @@ Three things no weight decides, because they are what a code or a paste says out
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -67,6 +68,20 @@ class Weights:
                 out[name] = weight * value
         return out
 
+    @functools.cached_property
+    def _terms(self) -> tuple[tuple[str, str, float], ...]:
+        """(feature, second feature of a product or '', weight), in the weights' order."""
+        return tuple((*name.partition("*")[::2], weight) for name, weight in self.weights.items())
+
+    def log_odds(self, features: dict[str, float]) -> float:
+        """The bias plus the sum of `contributions` (added in the same order, without building them)."""
+        total = 0
+        for a, b, weight in self._terms:
+            value = features[a] * (features[b] if b else 1.0)
+            if value:
+                total += weight * value
+        return self.bias + total
+
 
 @dataclass(frozen=True)
 class Model:
@@ -114,8 +129,7 @@ class Model:
         return self.weights_for(features).contributions(features)
 
     def probability(self, features: dict[str, float]) -> float:
-        weights = self.weights_for(features)
-        z = weights.bias + sum(weights.contributions(features).values())
+        z = self.weights_for(features).log_odds(features)
         return 1 / (1 + math.exp(-max(min(z, 40.0), -40.0)))
 
 

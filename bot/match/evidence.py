@@ -86,13 +86,11 @@ class Evidence:
     unknown_codes: list[str] = field(default_factory=list)
 
 
-def phrase_count(words: list[str], phrases: tuple[tuple[str, ...], ...]) -> int:
-    """How many times any of `phrases` occurs in the word sequence."""
-    if not phrases:
+def phrase_count(words: list[str], by_first: dict[str, tuple[tuple[str, ...], ...]]) -> int:
+    """How many times any of the phrases occurs in the word sequence (at most once per word it starts at).
+    `by_first`: the phrases by first word (`phrases_by_first_word`)."""
+    if by_first.keys().isdisjoint(words):
         return 0
-    by_first: dict[str, list[tuple[str, ...]]] = {}
-    for phrase in phrases:
-        by_first.setdefault(phrase[0], []).append(phrase)
     count = 0
     for i, word in enumerate(words):
         for phrase in by_first.get(word, ()):
@@ -108,7 +106,7 @@ def gather(kb: KnowledgeBase, text: str, cleaned: str, mentions: list[CodeMentio
     MatchResult)."""
     paste_answers, paste_suggestions, unknown_codes = pasted.answers, pasted.suggestions, pasted.unknown_codes
     words = _WORDS.findall(cleaned[:MAX_WORDING_CHARS].lower().replace("\u2019", "'"))
-    trouble = phrase_count(words, kb.language.trouble)
+    trouble = phrase_count(words, kb.language.trouble_by_first_word)
     language = kb.language
     not_a_code, a_code, everyday = language.not_a_code_words, language.a_code_words, language.everyday_prefix_words
     ranked = found.ranked

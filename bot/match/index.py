@@ -48,7 +48,7 @@ def is_term(word: str) -> bool:
 
 def words(masked: str) -> list[str]:
     """The retrieval terms of a masked text."""
-    return [w for w in tokens(masked)[0] if is_term(w)]
+    return [w for w in map(stem, _TOKEN.findall(masked)) if is_term(w)]
 
 
 def tokens(masked: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:

@@ -7,6 +7,7 @@ the same error (dates, amounts, ids, emails, links, `[placeholders]`) with one `
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -157,6 +158,9 @@ def _stretches(text: str) -> list[list[int]]:
     return stretches
 
 
+# One message is often masked whole more than once (for the systems it names, its wording, its retrieval
+# words: the same text when it holds no code and no line break); masking is pure, so the last few are kept.
+@functools.lru_cache(maxsize=32)
 def mask(text: str) -> str:
     """Lower-cased text with every varying part replaced by '#', quotes dropped, spaces collapsed."""
     text = text.lower()

@@ -16,6 +16,7 @@ from threading import Event
 from slack_bolt import App
 from slack_bolt.logger import get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from slack_bolt.middleware import Middleware
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
@@ -197,14 +198,7 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
               attaching_conversation_kwargs_enabled=False, attaching_function_token_enabled=False,
               ignoring_self_assistant_message_events_enabled=False)
 
-    @app.middleware
-    def provide(context, next):  # noqa: A002 (Bolt passes `next` by that name)
-        """Every listener's answer layer, and the kept client for its token in place of the new WebClient Bolt
-        builds for each request."""
-        context["delivery"] = delivery
-        if context.bot_token:
-            context["client"] = clients.for_token(context.bot_token, context.team_id)
-        next()
+    app.use(Provide(delivery, clients))
 
     listeners.register(app, settings)
     install.register(app, store)
@@ -224,6 +218,22 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
         except (ValueError, AttributeError):  # not the main thread, or no SIGHUP on this platform
             pass
     return Runtime(app, answerer, delivery, reloader, store, clients, identity, executor)
+
+
+class Provide(Middleware):
+    """Every listener's answer layer, and the kept client for its token in place of the new WebClient Bolt
+    builds for each request. A Middleware subclass, not a function: Bolt builds a function's keyword
+    arguments (some thirty of them) on every request."""
+
+    def __init__(self, delivery: Delivery, clients: KeptClients) -> None:
+        self.delivery, self.clients = delivery, clients
+
+    def process(self, *, req, resp, next):  # noqa: A002 (Bolt passes `next` by that name)
+        context = req.context
+        context["delivery"] = self.delivery
+        if context.bot_token:
+            context["client"] = self.clients.for_token(context.bot_token, context.team_id)
+        return next()
 
 
 def who_am_i(client: KeptWebClient, api_url: str) -> tuple[dict, str]:
