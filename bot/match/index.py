@@ -7,6 +7,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from itertools import accumulate
 from operator import itemgetter
 
 from rapidfuzz import fuzz, process
@@ -59,7 +60,7 @@ def tokens(masked: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
 
 def spans(masked: str) -> tuple[tuple[int, int], ...]:
     """Where each word of `tokens(masked)` is."""
-    return tuple(m.span() for m in _TOKEN.finditer(masked))
+    return tuple([m.span() for m in _TOKEN.finditer(masked)])
 
 
 def error_text(message: str, codes: CodeFinder) -> str:
@@ -115,11 +116,8 @@ class Doc:
 
 
 def prefix_sums(values) -> tuple:
-    total, out = 0, [0]
-    for v in values:
-        total += v
-        out.append(total)
-    return tuple(out)
+    """0, then each running total (added left to right)."""
+    return tuple(accumulate(values, initial=0))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,6 @@ import functools
 import html
 import re
 import unicodedata
-from bisect import bisect_right
 
 MASK = "#"
 
@@ -114,7 +113,6 @@ _VARIABLE = re.compile(
 # Each alternative starts at a place few characters can be (a run's first character, a bounded local
 # part), so that a long run without the rest of a match is not rescanned from each of its characters.
 _MAY_VARY = re.compile(r"[\d@$€£¥]|http|www\.")  # every _VARIABLE alternative needs one of these
-_WORD_RUN = re.compile(r"\S+")
 REACH = 2   # a variable spans at most three whitespace-separated words ("mar 28, 2026") around what it needs
 _QUOTES = re.compile(r"[\"']")
 _NON_TEXT = re.compile(r"[^\w#.,:;?!()/&%+\s-]+")
@@ -143,14 +141,24 @@ def variable_spans(text: str) -> list[tuple[int, int]]:
             for m in _VARIABLE.finditer(lowered[begin:end])]
 
 
+_WORD_REST = re.compile(r"\S*")
+_REACHED = re.compile(rf"\S*(?:\s+\S+){{0,{REACH}}}")  # the rest of a word and up to REACH words after it
+
+
 def _stretches(text: str) -> list[list[int]]:
-    """The [begin, end) stretches of `text` that can hold a variable (see mask_variables)."""
-    words = [m.span() for m in _WORD_RUN.finditer(text)]
-    starts = [start for start, _ in words]
+    """The [begin, end) stretches of `text` that can hold a variable (see mask_variables): around each place
+    `_MAY_VARY` finds, from the start of the word REACH words before to the end of the word REACH words after
+    (found in the reversed text). A place in the word of the last one looked at reaches no further."""
     stretches: list[list[int]] = []
+    reversed_text, size, word_end = "", len(text), -1
     for m in _MAY_VARY.finditer(text):
-        i = bisect_right(starts, m.start()) - 1
-        begin, end = words[max(i - REACH, 0)][0], words[min(i + REACH, len(words) - 1)][1]
+        at = m.start()
+        if at < word_end:
+            continue
+        if not reversed_text:
+            reversed_text = text[::-1]
+        word_end = _WORD_REST.match(text, at).end()
+        begin, end = size - _REACHED.match(reversed_text, size - 1 - at).end(), _REACHED.match(text, at).end()
         if stretches and begin <= stretches[-1][1]:
             stretches[-1][1] = max(stretches[-1][1], end)
         else:

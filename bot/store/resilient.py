@@ -1,9 +1,11 @@
 """The store, answering on when its database does not: a database that is down, full, read-only or deleted
 must not silence the bot.
 
-Every claim is also remembered in this process for an hour, so while the database fails a Slack retry is
-still answered once. Writes that fail (feedback, unmatched pastes, claims made meanwhile) wait in memory and
-go in when the database answers again; it is tried again every RETRY_SECONDS. Each degraded call is logged
+The last MAX_REMEMBERED claims are also remembered in this process (event ids for WINDOW_SECONDS), so while the
+database fails a Slack retry is still answered once: Slack retries an event after a minute and after five.
+Bounded by count as well as time, so that what the process holds does not grow with its traffic. Writes that
+fail (feedback, unmatched pastes, claims made meanwhile) wait in memory and go in when the database answers
+again; it is tried again every RETRY_SECONDS. Each degraded call is logged
 with its event id and channel, never a body. A SQLite file deleted or replaced under the running process is
 noticed (its writes would go to a file nobody can open again) and a new one is started, with what this
 process remembers written into it.
@@ -27,8 +29,8 @@ from bot.store import Store
 
 log = logging.getLogger("fixit.store")
 RETRY_SECONDS = 5.0
-WINDOW_SECONDS = 3600.0
-MAX_REMEMBERED = 100_000
+WINDOW_SECONDS = 900.0
+MAX_REMEMBERED = 5_000
 MAX_PENDING = 10_000
 MODES_SECONDS = 5.0   # a mode an admin sets reaches other instances within this
 STORE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, sqlite3.Error)
@@ -204,7 +206,7 @@ class ResilientStore:
         """True the first time this process sees the id (within the window)."""
         now = time.time()
         with self._lock:
-            while self._seen and (len(self._seen) > MAX_REMEMBERED
+            while self._seen and (len(self._seen) >= MAX_REMEMBERED
                                   or next(iter(self._seen.values())) < now - WINDOW_SECONDS):
                 self._seen.popitem(last=False)
             if event_id in self._seen:

@@ -214,3 +214,25 @@ def test_postgresql_stopping_while_running_loses_nothing(fake, caplog):
     finally:
         server.close()
         proxy.close()
+
+
+def test_what_the_process_remembers_is_bounded_and_keeps_the_latest(fake, tmp_path, monkeypatch):
+    """The memory that answers while the database is down holds the last MAX_REMEMBERED events and threads,
+    not every event since start (it grew by about half a kilobyte per event): an old retry is forgotten,
+    the latest are still refused."""
+    monkeypatch.setattr(resilient, "MAX_REMEMBERED", 20)
+    server = serve(fake, f"sqlite:///{tmp_path / 'not-yet' / 'fixit.db'}")
+    try:
+        sender = SlackSender(server.url)
+        events = [message(INT771, ts=f"1700031000.{n:06d}") for n in range(60)]
+        for n, event in enumerate(events):
+            assert sender.event(event, event_id=f"EvBOUND{n}")[0] == 200
+        fake.wait_for("chat.postMessage", 60)
+        store = server.runtime.store
+        assert len(store._seen) <= 20 and len(store._claims) <= 20
+        for retry in (57, 58, 59):               # the latest: refused from memory
+            assert sender.event(events[retry], event_id=f"EvBOUND{retry}", retry_num=1)[0] == 200
+        fake.settle(0.5)
+        assert len(fake.of("chat.postMessage")) == 60
+    finally:
+        server.close()
