@@ -6,6 +6,7 @@ from bot.answer import Card, Where
 from bot.kb import Entry
 from bot.render.renderer import MAX_BLOCKS
 from bot.render.slack_text import entry_line, escape
+from bot.wording import counted
 
 HELPFUL = "fixit_helpful"
 NOT_IT = "fixit_not_it"
@@ -55,7 +56,7 @@ def listed_blocks(entries: list[Entry], where: Where, command: str) -> list[dict
     """One short message for the further errors of a log paste: their codes, and a picker that shows any
     one's card (or `/fixit CODE`)."""
     codes = ", ".join(f"*{escape(e.id)}*" for e in entries)
-    text = (f"This paste names {len(entries)} more {'error' if len(entries) == 1 else 'errors'} I know: {codes}. "
+    text = (f"This paste names {counted(len(entries), 'more error')} I know: {codes}. "
             f"Pick one to see its card here, or look one up with `{escape(command)} CODE`.")
     options = [{"text": {"type": "plain_text", "text": f"{e.id}: {e.title}"[:75]}, "value": where.value(e.id)}
                for e in entries[:MAX_OPTIONS]]

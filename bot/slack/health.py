@@ -39,10 +39,11 @@ def serve_probes(runtime, host: str, port: int, connected: Callable[[], bool]) -
     """A small HTTP server for the two probes, in a daemon thread (Socket Mode)."""
     class Probes(BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802 (http.server's name)
-            if self.path.split("?", 1)[0] not in PATHS:
+            path = self.path.split("?", 1)[0]
+            if path not in PATHS:
                 self.send_error(404)
                 return
-            status, body = probe(runtime, self.path.split("?", 1)[0], connected)
+            status, body = probe(runtime, path, connected)
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

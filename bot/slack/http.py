@@ -102,19 +102,20 @@ class FixitRequestHandler(SlackRequestHandler):
 
     # the install flow's two pages read and write the database: off the event loop
     async def handle_installation(self, request):
-        bolt_request = BoltRequest(body=await request.get_raw_body(), query=request.query_string,
-                                   headers=request.get_headers())
-        return await asyncio.to_thread(self.app.oauth_flow.handle_installation, bolt_request)
+        return await asyncio.to_thread(self.app.oauth_flow.handle_installation, await bolt_request_of(request))
 
     async def handle_callback(self, request):
-        bolt_request = BoltRequest(body=await request.get_raw_body(), query=request.query_string,
-                                   headers=request.get_headers())
-        return await asyncio.to_thread(self.app.oauth_flow.handle_callback, bolt_request)
+        return await asyncio.to_thread(self.app.oauth_flow.handle_callback, await bolt_request_of(request))
 
     def signed(self, body: str, headers: dict[str, str]) -> bool:
         timestamp = headers.get("x-slack-request-timestamp", "")
         signature = headers.get("x-slack-signature", "")
         return timestamp.isdigit() and bool(signature) and self.verifier.is_valid(body, timestamp, signature)
+
+
+async def bolt_request_of(request) -> BoltRequest:
+    """Bolt's request for one of its ASGI adapter's requests."""
+    return BoltRequest(body=await request.get_raw_body(), query=request.query_string, headers=request.get_headers())
 
 
 async def read_body(receive, content_length: str) -> bytes | None:

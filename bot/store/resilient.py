@@ -5,8 +5,8 @@ The last MAX_REMEMBERED claims are also remembered in this process (event ids fo
 database fails a Slack retry is still answered once: Slack retries an event after a minute and after five.
 Bounded by count as well as time, so that what the process holds does not grow with its traffic. Writes that
 fail (feedback, unmatched pastes, claims made meanwhile) wait in memory and go in when the database answers
-again; it is tried again every RETRY_SECONDS. Each degraded call is logged
-with its event id and channel, never a body. A SQLite file deleted or replaced under the running process is
+again; it is tried again every RETRY_SECONDS. Each degraded call is logged with its event id and channel,
+never a body. A SQLite file deleted or replaced under the running process is
 noticed (its writes would go to a file nobody can open again) and a new one is started, with what this
 process remembers written into it.
 """
