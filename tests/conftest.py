@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,11 +31,18 @@ def fixit(kb):
     return Fixit(kb)
 
 
-def run_cli(*args: str, stdin: str | bytes | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    """`python -m bot ARGS` as a user runs it (a real process, real files)."""
+def run_cli(*args: str, stdin: str | bytes | None = None, timeout: float = 120,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python -m bot ARGS` as a user runs it (a real process, real files); `env`: its environment (default:
+    this process's)."""
     data = stdin.encode() if isinstance(stdin, str) else stdin
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, input=data,
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, input=data, env=env,
                           capture_output=True, timeout=timeout)
+
+
+def cli_env(**settings: str) -> dict[str, str]:
+    """This process's environment without Fixit's and Slack's settings, with `settings` (FIXIT_…=…) added."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith(("FIXIT_", "SLACK_"))}, **settings}
 
 
 def write_entry(directory: Path, name: str, text: str) -> Path:

@@ -247,6 +247,11 @@ class FakeSlack(LoopbackServer):
         """Give lazy listeners time to do anything they were going to do (for asserting silence)."""
         time.sleep(seconds)
 
+    def forget_calls(self) -> None:
+        """Forget the calls made so far; what the conversations hold (`said`) and the failures stay."""
+        with self._lock:
+            self.calls.clear()
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
@@ -330,10 +335,11 @@ class SlackSender:
         return self.send(json.dumps(envelope(event, event_id)).encode(), "application/json", **kw)
 
     def command(self, text: str, response_url: str, channel: str = "C0001", user: str = "U0001",
-                command: str = "/fixit", trigger_id: str = "") -> tuple[int, bytes]:
-        form = {"token": "x", "team_id": "T0001", "channel_id": channel, "user_id": user, "command": command,
+                command: str = "/fixit", trigger_id: str = "", team: str = "T0001",
+                channel_name: str = "") -> tuple[int, bytes]:
+        form = {"token": "x", "team_id": team, "channel_id": channel, "user_id": user, "command": command,
                 "text": text, "response_url": response_url, "trigger_id": trigger_id or new_trigger_id(),
-                "api_app_id": "A0001"}
+                "api_app_id": "A0001", **({"channel_name": channel_name} if channel_name else {})}
         return self.send(urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded")
 
     def interactive(self, payload: dict) -> tuple[int, bytes]:
@@ -343,10 +349,11 @@ class SlackSender:
         return self.send(form, "application/x-www-form-urlencoded")
 
     def click(self, action_id: str, value: str, response_url: str, channel: str = "C0001", user: str = "U0001",
-              ephemeral: bool = False) -> tuple[int, bytes]:
+              ephemeral: bool = False, thread_ts: str = "") -> tuple[int, bytes]:
+        container = {"type": "message", "is_ephemeral": ephemeral, "channel_id": channel,
+                     **({"thread_ts": thread_ts} if thread_ts else {})}
         return self.interactive({
-            "type": "block_actions", "user": {"id": user}, "channel": {"id": channel},
-            "container": {"type": "message", "is_ephemeral": ephemeral, "channel_id": channel},
+            "type": "block_actions", "user": {"id": user}, "channel": {"id": channel}, "container": container,
             "response_url": response_url,
             "actions": [{"type": "button", "action_id": action_id, "value": value, "block_id": "b",
                          "action_ts": "1.1"}]})

@@ -31,13 +31,9 @@ def button(blocks: list[dict], action_id: str) -> dict | None:
 
 
 def press(slack, fake, value: str, name: str, ephemeral: bool = False, channel: str = "C0001", thread: str = ""):
-    with fake._lock:
-        fake.calls.clear()   # what the conversations hold stays: the escalation reads the thread
-    slack.interactive({"type": "block_actions", "user": {"id": "U0ASKER"}, "channel": {"id": channel},
-                       "container": {"type": "message", "is_ephemeral": ephemeral, "channel_id": channel,
-                                     "thread_ts": thread},
-                       "response_url": fake.response_url(name),
-                       "actions": [{"type": "button", "action_id": ESCALATE, "value": value, "block_id": "b"}]})
+    fake.forget_calls()   # what the conversations hold stays: the escalation reads the thread
+    slack.click(ESCALATE, value, fake.response_url(name), channel=channel, user="U0ASKER", ephemeral=ephemeral,
+                thread_ts=thread)
     (told,) = fake.wait_for("response_url")
     return told, [c for c in fake.of("chat.postMessage") if c.args["channel"] == PEOPLE]
 
@@ -68,8 +64,7 @@ def test_a_card_and_not_it_offer_a_person_with_what_was_answered_and_the_votes(f
     slack.event(message("INT771 when exporting the march reports", ts=ts))
     (card,) = fake.wait_for("chat.postMessage")
     assert button(card.args["blocks"], ESCALATE) is not None
-    with fake._lock:
-        fake.calls.clear()
+    fake.forget_calls()
     slack.click(NOT_IT, button(card.args["blocks"], NOT_IT)["value"], fake.response_url("n1"))
     (not_it,) = fake.wait_for("response_url")
     offer = button(not_it.args["blocks"], ESCALATE)

@@ -4,13 +4,11 @@ the window and the team kept to; a real SQLite file, the real KB, the CLI as a u
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 
 import pytest
-from conftest import ROOT
+from conftest import cli_env, run_cli
 from sqlalchemy import insert
 
 from bot.authoring import gaps as gaps_module
@@ -220,9 +218,8 @@ def test_the_resilient_store_reads_the_same_and_nothing_while_down(db, kb, match
 # -- the command line --
 
 def gaps_cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "FIXIT_DATABASE_URL": url}
-    return subprocess.run([sys.executable, "-m", "bot", "kb", "gaps", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
+    done = run_cli("kb", "gaps", *args, env=cli_env(FIXIT_DATABASE_URL=url))
+    return subprocess.CompletedProcess(done.args, done.returncode, done.stdout.decode(), done.stderr.decode())
 
 
 def test_the_cli_prints_the_clusters_and_the_same_as_json(db, kb, matcher):

@@ -19,8 +19,7 @@ def server(fake, tmp_path_factory):
 
 
 def home_of(slack, fake, user: str) -> str:
-    with fake._lock:
-        fake.calls.clear()
+    fake.forget_calls()
     slack.event({"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home",
                  "event_ts": "1.1"})
     (published,) = fake.wait_for("views.publish")

@@ -1,15 +1,13 @@
-"""Freshness (issue 18, part 5): `kb stats` lists the entries nobody has reviewed for more than N days (no
+"""Freshness: `kb stats` lists the entries nobody has reviewed for more than N days (no
 `reviewed:` counts as never), the most answered first, with the answer counts from the store; without a store
 it lists them without counts and says so in one line."""
 
 from __future__ import annotations
 
 import datetime
-import os
-import subprocess
-import sys
 
-from conftest import ROOT, write_entry
+from conftest import cli_env, run_cli, write_entry
+from slack_harness import free_port
 
 from bot.store import Store
 
@@ -31,10 +29,7 @@ def kb_of(tmp_path, good_entry):
 
 
 def stats(kb, database_url: str, *args: str) -> tuple[int, list[str], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FIXIT_", "SLACK_"))}
-    env["FIXIT_DATABASE_URL"] = database_url
-    done = subprocess.run([sys.executable, "-m", "bot", "kb", "stats", "--kb", str(kb), *args], cwd=ROOT, env=env,
-                          capture_output=True, timeout=120)
+    done = run_cli("kb", "stats", "--kb", str(kb), *args, env=cli_env(FIXIT_DATABASE_URL=database_url))
     assert b"Traceback" not in done.stderr, done.stderr.decode()
     out = done.stdout.decode().splitlines()
     start = next(i for i, line in enumerate(out) if line.startswith("not reviewed for more than"))
@@ -84,17 +79,16 @@ def test_without_a_store_they_are_listed_without_counts_and_it_says_so(tmp_path,
     ]
     assert not missing.parent.exists()  # reading the counts creates no database
 
-    # a server that does not answer (nothing listens on port 9): the same, in one line
-    status, out, _ = stats(kb, "postgresql+psycopg://fixit:secret@127.0.0.1:9/fixit")
+    # a server that does not answer (a port nothing listens on): the same, in one line
+    port = free_port()
+    status, out, _ = stats(kb, f"postgresql+psycopg://fixit:secret@127.0.0.1:{port}/fixit")
     assert status == 0 and len(out) == 6
-    assert out[1].startswith("answer counts unavailable (the store at postgresql+psycopg://fixit:***@127.0.0.1:9/"
-                             "fixit cannot be read: OperationalError") and "secret" not in out[1]
+    assert out[1].startswith(f"answer counts unavailable (the store at postgresql+psycopg://fixit:***@127.0.0.1:"
+                             f"{port}/fixit cannot be read: OperationalError") and "secret" not in out[1]
     assert out[1].endswith("): listed without them, oldest review first")
 
 
 def test_stale_days_must_not_be_negative(tmp_path, good_entry):
     kb = kb_of(tmp_path, good_entry)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FIXIT_", "SLACK_"))}
-    done = subprocess.run([sys.executable, "-m", "bot", "kb", "stats", "--kb", str(kb), "--stale-days", "-1"],
-                          cwd=ROOT, env=env, capture_output=True, timeout=120)
+    done = run_cli("kb", "stats", "--kb", str(kb), "--stale-days", "-1", env=cli_env())
     assert done.returncode == 2 and done.stderr.decode().splitlines() == ["fixit: --stale-days must be 0 or more"]

@@ -1,4 +1,4 @@
-"""`python -m bot kb import ARTICLE.md` (issue 18, part 3): a published help article becomes a draft entry that
+"""`python -m bot kb import ARTICLE.md`: a published help article becomes a draft entry that
 kb check accepts; every reference article imports to a valid draft, and an error article's draft answers its
 own generated examples once it is in the KB."""
 

@@ -196,8 +196,7 @@ def test_an_org_wide_installs_app_home_shows_only_that_workspaces_statistics(bro
     send(server, event_for("T0HOMEA", "INT088", "1700090009.000001", enterprise="E0HOME", org_wide=True))
     send(server, event_for("T0HOMEB", "ONL888", "1700090009.000002", enterprise="E0HOME", org_wide=True))
     eventually(lambda: posts_in(fake, "1700090009.000001") and posts_in(fake, "1700090009.000002"))
-    with fake._lock:
-        fake.calls.clear()
+    fake.forget_calls()
     opened = envelope({"type": "app_home_opened", "user": "U0HOMEA", "channel": "D0HOME", "tab": "home"})
     opened.update(team_id="T0HOMEA", enterprise_id="E0HOME", authorizations=[
         {"enterprise_id": "E0HOME", "team_id": None, "user_id": "UFIXIT", "is_bot": True,
@@ -218,28 +217,24 @@ def test_in_a_shared_channel_the_receiving_teams_installation_answers(browser, f
     assert post.token.startswith("xoxe.xoxb-T0HOST-")
 
 
-def command_body(team: str, user: str, text: str, channel: str, response_url: str) -> bytes:
-    return urllib.parse.urlencode({"token": "x", "team_id": team, "channel_id": channel, "channel_name": "exports",
-                                   "user_id": user, "command": "/fixit", "text": text, "api_app_id": "A0001",
-                                   "response_url": response_url, "trigger_id": f"t.{team}.{user}.{text}"}).encode()
-
-
 def test_a_team_admin_sets_a_channels_mode_with_fixit_config(browser, fake, server):
     browser.install(fake, Team("T0CFG", admins=("UADMIN",)))
     sender = SlackSender(server.url)
-    status, body = sender.send(command_body("T0CFG", "UNOTADMIN", "config off", "C0CFG", fake.response_url("c0")),
-                               "application/x-www-form-urlencoded")
+
+    def config(text: str, user: str, name: str):
+        return sender.command(text, fake.response_url(name), channel="C0CFG", user=user, team="T0CFG",
+                              channel_name="exports")
+
+    status, body = config("config off", "UNOTADMIN", "c0")
     assert status == 200 and "admins" in json.loads(body)["text"].lower()
-    status, body = sender.send(command_body("T0CFG", "UADMIN", "config off", "C0CFG", fake.response_url("c1")),
-                               "application/x-www-form-urlencoded")
+    status, body = config("config off", "UADMIN", "c1")
     assert "I now run *off*" in json.loads(body)["blocks"][0]["text"]["text"]
     send(server, event_for("T0CFG", "INT771", "1700090007.000001", channel="C0CFG"))
     send(server, event_for("T0CFG", "INT771", "1700090007.000002", channel="C0OTHER"))
     eventually(lambda: posts_in(fake, "1700090007.000002"))
     fake.settle()
     assert posts_in(fake, "1700090007.000001") == []
-    status, body = sender.send(command_body("T0CFG", "UNOTADMIN", "config", "C0CFG", fake.response_url("c2")),
-                               "application/x-www-form-urlencoded")
+    status, body = config("config", "UNOTADMIN", "c2")
     assert "I run *off*" in json.loads(body)["blocks"][0]["text"]["text"]
 
 

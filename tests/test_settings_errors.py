@@ -59,6 +59,8 @@ def test_serving_a_kb_folder_that_holds_nothing_refuses_to_start_in_one_line(tmp
     errors = [line for line in done.stderr.splitlines() if line.startswith("fixit:")]
     assert "Traceback" not in done.stderr and any("FIXIT_KB_DIR" in line for line in errors)
     assert "FIXIT_KB_DIR" in errors[0] and "missing" in errors[0]
+    assert len([line for line in errors if "FIXIT_KB_DIR" in line]) == 1   # said in one line, with the others'
+
     assert "serving /slack/events" not in done.stderr   # no "serving on http://…" line before the error
 
 

@@ -3,13 +3,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 
-from conftest import KB_DIR, ROOT, write_entry
+from conftest import KB_DIR, cli_env, run_cli, write_entry
 
 from bot.kb import load_knowledge_base
 from bot.kb.watch import Reloader
@@ -28,11 +25,8 @@ def tool_entry(good_entry) -> str:
 
 
 def ask(kb_dir, text: str, tool_name: str | None = None) -> str:
-    env = {k: v for k, v in os.environ.items() if k != "FIXIT_TOOL_NAME"}
-    if tool_name is not None:
-        env["FIXIT_TOOL_NAME"] = tool_name
-    done = subprocess.run([sys.executable, "-m", "bot", "ask", "--kb", str(kb_dir), text], cwd=ROOT, env=env,
-                          capture_output=True, timeout=120)
+    done = run_cli("ask", "--kb", str(kb_dir), text,
+                   env=cli_env(**({"FIXIT_TOOL_NAME": tool_name} if tool_name is not None else {})))
     assert done.returncode == 0 and not done.stderr, done.stderr.decode()
     return done.stdout.decode()
 
@@ -79,8 +73,7 @@ def test_unknown_placeholders_and_stray_braces_are_kb_check_problems(tmp_path, g
         .replace("  - A cause.", "  - A cause } of it.").replace("      - Step two.", "      - Step {Tool:>9} two.") \
         .replace("    a: Yes.", "    a: Yes, {} twice.") + "  - \"{tool} rejected INT990\"\n"
     path = write_entry(tmp_path, "sage-intacct/INT990.yaml", text)
-    done = subprocess.run([sys.executable, "-m", "bot", "kb", "check", "--kb", str(tmp_path)], cwd=ROOT,
-                          capture_output=True, timeout=120)
+    done = run_cli("kb", "check", "--kb", str(tmp_path))
     out = done.stdout.decode()
     assert done.returncode == 1
     said = sorted(line for line in out.splitlines() if line.startswith(f"{path}:"))

@@ -8,10 +8,10 @@ import ssl
 
 import pytest
 import trustme
-from slack_harness import INT771, SECRET, FakeSlack, FixitServer, SlackSender, message
+from slack_harness import INT771, FakeSlack, SlackSender, message, served
 
 from bot.settings import Settings
-from bot.slack.app import LISTENER_THREADS, build_client, build_runtime
+from bot.slack.app import LISTENER_THREADS, build_client
 from bot.slack.transport import KeptConnections
 
 
@@ -63,9 +63,7 @@ def test_response_url_posts_use_the_kept_connections(https_slack):
 
 
 def test_served_app_answers_over_kept_tls_connections(https_slack, tmp_path):
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=https_slack.api_url,
-                        database_url=f"sqlite:///{tmp_path / 'fixit.db'}")
-    server = FixitServer(build_runtime(settings, watch=False))
+    server = served(https_slack, f"sqlite:///{tmp_path / 'fixit.db'}")
     try:
         sender = SlackSender(server.url)
         for n in range(30):

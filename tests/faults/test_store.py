@@ -9,11 +9,9 @@ import os
 import time
 
 import pytest
-from slack_harness import INT771, SECRET, FakeSlack, FixitServer, SlackSender, eventually, message
+from slack_harness import INT771, FakeSlack, SlackSender, eventually, message, served
 
 from bot.answer import Where
-from bot.settings import Settings
-from bot.slack.app import build_runtime
 from bot.slack.cards import HELPFUL
 from bot.store import resilient
 
@@ -30,15 +28,11 @@ def quick_retries(monkeypatch):
     monkeypatch.setattr(resilient, "RETRY_SECONDS", 0.2)
 
 
-def serve(fake, url):
-    settings = Settings(bot_token="xoxb-test", signing_secret=SECRET, api_url=fake.api_url, database_url=url)
-    return FixitServer(build_runtime(settings, watch=False))
-
 
 def test_a_database_that_cannot_be_opened_at_start_still_answers_once_per_event(fake, tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     missing = tmp_path / "not-yet" / "fixit.db"      # its folder does not exist: SQLite cannot open it
-    server = serve(fake, f"sqlite:///{missing}")
+    server = served(fake, f"sqlite:///{missing}")
     try:
         sender = SlackSender(server.url)
         event = message(INT771, ts="1700030000.000001")
@@ -66,8 +60,8 @@ def test_a_database_that_cannot_be_opened_at_start_still_answers_once_per_event(
 
 def test_a_read_only_database_at_start_still_answers(fake, tmp_path):
     db = tmp_path / "fixit.db"
-    serve(fake, f"sqlite:///{db}").close()           # create it
-    server = serve(fake, f"sqlite:///file:{db}?mode=ro&uri=true")
+    served(fake, f"sqlite:///{db}").close()           # create it
+    server = served(fake, f"sqlite:///file:{db}?mode=ro&uri=true")
     try:
         SlackSender(server.url).event(message(INT771, ts="1700030100.000001"), event_id="EvRO1")
         (post,) = fake.wait_for("chat.postMessage")
@@ -80,7 +74,7 @@ def test_a_read_only_database_at_start_still_answers(fake, tmp_path):
 def test_a_sqlite_file_deleted_while_running_is_noticed_and_said(fake, tmp_path, caplog):
     caplog.set_level(logging.WARNING)
     db = tmp_path / "fixit.db"
-    server = serve(fake, f"sqlite:///{db}")
+    server = served(fake, f"sqlite:///{db}")
     try:
         sender = SlackSender(server.url)
         event = message(INT771, ts="1700030200.000001")
@@ -105,7 +99,7 @@ def test_a_sqlite_file_deleted_while_running_is_noticed_and_said(fake, tmp_path,
 def test_postgresql_unreachable_at_start_still_answers(fake):
     if not os.environ.get("FIXIT_TEST_POSTGRES_URL"):
         pytest.skip("set FIXIT_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL when it can)")
-    server = serve(fake, "postgresql+psycopg://postgres@127.0.0.1:1/fixit?connect_timeout=1")
+    server = served(fake, "postgresql+psycopg://postgres@127.0.0.1:1/fixit?connect_timeout=1")
     try:
         SlackSender(server.url).event(message(INT771, ts="1700030300.000001"), event_id="EvPG1")
         (post,) = fake.wait_for("chat.postMessage", timeout=15)
@@ -181,7 +175,7 @@ def test_postgresql_stopping_while_running_loses_nothing(fake, caplog):
 
     real = make_url(url)
     proxy = TcpProxy((real.host or "127.0.0.1", real.port or 5432))
-    server = serve(fake, real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
+    server = served(fake, real.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False))
     caplog.set_level(logging.WARNING)
     run = f"17{int(time.time()) % 100_000_000:08d}"   # this database outlives the test: threads of this run only
     try:
@@ -218,10 +212,9 @@ def test_postgresql_stopping_while_running_loses_nothing(fake, caplog):
 
 def test_what_the_process_remembers_is_bounded_and_keeps_the_latest(fake, tmp_path, monkeypatch):
     """The memory that answers while the database is down holds the last MAX_REMEMBERED events and threads,
-    not every event since start (it grew by about half a kilobyte per event): an old retry is forgotten,
-    the latest are still refused."""
+    not every event since start: the latest retries are still refused, the oldest is forgotten."""
     monkeypatch.setattr(resilient, "MAX_REMEMBERED", 20)
-    server = serve(fake, f"sqlite:///{tmp_path / 'not-yet' / 'fixit.db'}")
+    server = served(fake, f"sqlite:///{tmp_path / 'not-yet' / 'fixit.db'}")
     try:
         sender = SlackSender(server.url)
         events = [message(INT771, ts=f"1700031000.{n:06d}") for n in range(60)]
@@ -234,5 +227,7 @@ def test_what_the_process_remembers_is_bounded_and_keeps_the_latest(fake, tmp_pa
             assert sender.event(events[retry], event_id=f"EvBOUND{retry}", retry_num=1)[0] == 200
         fake.settle(0.5)
         assert len(fake.of("chat.postMessage")) == 60
+        assert sender.event(events[0], event_id="EvBOUND0", retry_num=1)[0] == 200   # past the bound
+        fake.wait_for("chat.postMessage", 61)
     finally:
         server.close()
