@@ -3,6 +3,7 @@ QuickBooks Online, Xero): each subclass says how a request is answered."""
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -79,3 +80,29 @@ class LoopbackServer:
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 below HTTP, for what a test must write byte by byte: each accepted
+    connection is handed to `connection(sock)`, in the accepting thread; `connections` counts them."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:   # closed
+                return
+            self.connections += 1
+            self.connection(conn)
+
+    def connection(self, conn: socket.socket) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.listener.close()

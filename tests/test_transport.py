@@ -8,6 +8,7 @@ import ssl
 
 import pytest
 import trustme
+from loopback import RawServer
 from slack_harness import INT771, FakeSlack, SlackSender, message, served
 
 from bot.settings import Settings
@@ -91,50 +92,37 @@ def test_a_missing_ca_bundle_is_named(tmp_path):
         Settings.load(env={"SSL_CERT_FILE": str(tmp_path / "nope.pem")}, env_file=None)
 
 
-class RawReplies:
-    """A server on 127.0.0.1 that answers each request with the next of `replies`, bytes as given (chunked,
-    Connection: close, garbage), and counts connections and requests."""
+class RawReplies(RawServer):
+    """Answers each request with the next of `replies`, bytes as given (chunked, Connection: close, garbage),
+    and keeps the requests as they came."""
 
     def __init__(self, replies: list[bytes]) -> None:
-        import socket
-        import threading
+        self.replies, self.requests = list(replies), []
+        super().__init__()
+        self.url = f"http://127.0.0.1:{self.port}/api/chat.postMessage"
 
-        self.replies, self.connections, self.requests = list(replies), 0, []
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/api/chat.postMessage"
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with conn:
-                buffer = b""
-                while self.replies:
-                    while b"\r\n\r\n" not in buffer:
-                        data = conn.recv(65536)
-                        if not data:
-                            break
-                        buffer += data
-                    if b"\r\n\r\n" not in buffer:
+    def connection(self, conn) -> None:
+        with conn:
+            buffer = b""
+            while self.replies:
+                while b"\r\n\r\n" not in buffer:
+                    data = conn.recv(65536)
+                    if not data:
                         break
-                    head, _, rest = buffer.partition(b"\r\n\r\n")
-                    length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
-                                       if line.lower().startswith(b"content-length:")), b"0"))
-                    while len(rest) < length:
-                        rest += conn.recv(65536)
-                    self.requests.append(head + b"\r\n\r\n" + rest[:length])
-                    buffer = rest[length:]
-                    reply = self.replies.pop(0)
-                    conn.sendall(reply)
-                    if b"Connection: close" in reply:
-                        break
-
-    def close(self) -> None:
-        self.sock.close()
+                    buffer += data
+                if b"\r\n\r\n" not in buffer:
+                    break
+                head, _, rest = buffer.partition(b"\r\n\r\n")
+                length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), b"0"))
+                while len(rest) < length:
+                    rest += conn.recv(65536)
+                self.requests.append(head + b"\r\n\r\n" + rest[:length])
+                buffer = rest[length:]
+                reply = self.replies.pop(0)
+                conn.sendall(reply)
+                if b"Connection: close" in reply:
+                    break
 
 
 OK_JSON = b'{"ok": true, "channel": "C1", "ts": "1.000001"}'

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
+import threading
 import time
 
 import pytest
+from loopback import RawServer
 from slack_harness import INT771, FakeSlack, SlackSender, eventually, message, served
 
 from bot.answer import Where
@@ -108,33 +111,21 @@ def test_postgresql_unreachable_at_start_still_answers(fake):
         server.close()
 
 
-class TcpProxy:
+class TcpProxy(RawServer):
     """127.0.0.1 → the test PostgreSQL, which the test can cut (as if the server stopped) and restore."""
 
     def __init__(self, target: tuple[str, int]) -> None:
-        import socket
-        import threading
+        self.target, self.up, self.open = target, True, []
+        super().__init__()
 
-        self.target, self.socket_module, self.threading = target, socket, threading
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.up = True
-        self.open: list = []
-        threading.Thread(target=self.accept, daemon=True).start()
-
-    def accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            if not self.up:
-                client.close()
-                continue
-            server = self.socket_module.create_connection(self.target)
-            self.open += [client, server]
-            for a, b in ((client, server), (server, client)):
-                self.threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
+    def connection(self, client) -> None:
+        if not self.up:
+            client.close()
+            return
+        server = socket.create_connection(self.target)
+        self.open += [client, server]
+        for a, b in ((client, server), (server, client)):
+            threading.Thread(target=self.pipe, args=(a, b), daemon=True).start()
 
     @staticmethod
     def pipe(source, sink) -> None:
@@ -154,7 +145,7 @@ class TcpProxy:
         self.up = False
         for s in self.open:
             try:
-                s.shutdown(self.socket_module.SHUT_RDWR)
+                s.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
         self.open.clear()
@@ -164,7 +155,7 @@ class TcpProxy:
 
     def close(self) -> None:
         self.cut()
-        self.listener.close()
+        super().close()
 
 
 def test_postgresql_stopping_while_running_loses_nothing(fake, caplog):
