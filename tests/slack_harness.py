@@ -10,6 +10,8 @@ import itertools
 import json
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -18,6 +20,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from loopback import DROP, LoopbackServer
 from slack_sdk.signature import SignatureVerifier
@@ -307,6 +310,45 @@ def served(fake: FakeSlack, database_url: str, **settings) -> FixitServer:
     return FixitServer(build_runtime(Settings(**{"bot_token": "xoxb-test", "signing_secret": SECRET,
                                                   "api_url": fake.api_url, "database_url": database_url,
                                                   **settings}), watch=False))
+
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTED = ("serving /slack/events", "connected to Slack in Socket Mode")
+
+
+def server_env(fake: FakeSlack, folder: Path, **settings: str) -> dict[str, str]:
+    """The environment of `python -m bot serve` against `fake`, its database in `folder`, nothing else of this
+    process's (a developer's FIXIT_ or SLACK_ settings)."""
+    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
+            "FIXIT_DATABASE_URL": f"sqlite:///{folder / 'fixit.db'}", "FIXIT_KB_LAST_GOOD": "", **settings}
+
+
+def serve_process(fake: FakeSlack, folder: Path, *args: str, **settings: str) -> tuple[subprocess.Popen, list[str]]:
+    """`python -m bot serve ARGS` as an operator starts it, and its log lines up to the one saying it serves."""
+    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", *args], cwd=folder, stderr=subprocess.PIPE,
+                              text=True, env=server_env(fake, folder, **settings))
+    lines = []
+    for line in server.stderr:
+        lines.append(line.rstrip())
+        if any(started in line for started in STARTED):
+            return server, lines
+    raise AssertionError("the server did not start:\n" + "\n".join(lines[-30:]))
+
+
+def get_json(port: int, path: str, wait: float = 20) -> tuple[int, dict]:
+    """GET a JSON page of a server on 127.0.0.1 (a probe), waiting up to `wait` s for it to listen."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+        except (ConnectionError, urllib.error.URLError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 class SlackSender:

@@ -3,7 +3,6 @@ and the Makefile's Python check, read (and where it can be, run) as they are."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import re
@@ -11,13 +10,14 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 from fnmatch import fnmatch
 from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 import pytest
 import yaml
+from loopback import LoopbackServer
+from slack_harness import free_port
 from sqlalchemy.engine import make_url
 
 from bot import cli
@@ -175,42 +175,30 @@ def test_healthcheck_asks_readyz_on_the_cmds_port_with_python(final_stage):
     assert parsed.hostname in ("127.0.0.1", "localhost")
 
 
-class Probe(http.server.BaseHTTPRequestHandler):
-    status = 200
+class Readiness(LoopbackServer):
+    """/readyz answering with `status`, as Fixit's would."""
 
-    def do_GET(self):  # noqa: N802
-        code = self.status if self.path == "/readyz" else 404
-        self.send_response(code)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"{}")
+    def __init__(self, status: int) -> None:
+        self.status = status
+        super().__init__()
 
-    def log_message(self, *_):
-        pass
+    def respond(self, method, path, headers, body):
+        return (self.status if path == "/readyz" else 404), {}, b"{}"
 
 
 @pytest.mark.parametrize("status, healthy", [(200, True), (503, False)])
 def test_healthcheck_command_passes_on_200_and_fails_on_503(final_stage, status, healthy):
-    handler = type("P", (Probe,), {"status": status})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = Readiness(status)
     try:
-        check = healthcheck_cmd(final_stage)
-        code = check[2].replace(":3000/", f":{server.server_address[1]}/")
+        code = healthcheck_cmd(final_stage)[2].replace(":3000/", f":{server.port}/")
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30)
         assert (result.returncode == 0) is healthy, result.stderr.decode()[-500:]
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()
 
 
 def test_healthcheck_command_fails_when_nothing_listens(final_stage):
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    code = healthcheck_cmd(final_stage)[2].replace(":3000/", f":{port}/")
+    code = healthcheck_cmd(final_stage)[2].replace(":3000/", f":{free_port()}/")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode != 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 
 import pytest
 
@@ -134,13 +135,9 @@ def test_every_cards_first_screen_is_short_and_leads_with_its_first_fix(kb):
         if brief.short:   # something is left for the full card, and the first screen says what
             assert "On the full card:" in brief.text and len(lines) < len(full.text.splitlines()), entry.id
         if entry.fixes and not entry.is_faq:
-            assert f"1. {entry.fixes[0].steps[0]}"[:40] in unescape_text(brief.text), entry.id
+            assert f"1. {entry.fixes[0].steps[0]}"[:40] in html.unescape(brief.text), entry.id
             assert all(f"*{fix.title}*" not in brief.text for fix in entry.fixes[1:]), entry.id
     assert sorted(lengths)[len(lengths) // 2] <= 15
-
-
-def unescape_text(text: str) -> str:
-    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def test_a_faq_pages_first_screen_is_the_question_asked(kb):

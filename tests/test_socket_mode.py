@@ -3,54 +3,15 @@ server there pushes an event envelope, Fixit acks it on the socket and answers t
 
 from __future__ import annotations
 
-import asyncio
-import json
-import threading
-
 import pytest
-from slack_harness import FakeSlack, eventually, message
+from slack_harness import FakeSlack, eventually, get_json, message
 from slack_harness import envelope as events_api_body
 
 from bot.settings import Settings
 from bot.slack.app import build_runtime
 
-websockets = pytest.importorskip("websockets")
-from websockets.asyncio.server import serve  # noqa: E402
-
-
-class FakeSocketModeServer:
-    """Sends `hello`, then each queued envelope; records what the client sends back (acks)."""
-
-    def __init__(self, envelopes: list[dict]) -> None:
-        self.envelopes = envelopes
-        self.received: list[dict] = []
-        self.ready = threading.Event()
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self.loop).result(timeout=10)
-
-    async def _start(self):
-        self.server = await serve(self._session, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def _session(self, ws):
-        await ws.send(json.dumps({"type": "hello", "num_connections": 1,
-                                  "connection_info": {"app_id": "A0001"}, "debug_info": {"host": "loopback"}}))
-        for envelope in self.envelopes:
-            await ws.send(json.dumps(envelope))
-        try:
-            async for raw in ws:
-                self.received.append(json.loads(raw))
-        except websockets.ConnectionClosed:
-            pass
-
-    def close(self):
-        async def stop():
-            self.server.close()
-            await self.server.wait_closed()
-        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(timeout=10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
+pytest.importorskip("websockets")
+from socket_mode_fake import FakeSocketModeServer  # noqa: E402
 
 
 def test_socket_mode_event_is_acked_and_answered(tmp_path):
@@ -108,8 +69,6 @@ def test_socket_mode_slash_command_is_answered_in_its_ack(tmp_path):
 def test_socket_mode_serves_readiness_on_the_health_port(tmp_path):
     """Socket Mode has no inbound port: FIXIT_HEALTH_PORT serves /healthz and /readyz, ready only while the
     socket is connected."""
-    import urllib.error
-    import urllib.request
 
     from slack_harness import free_port
 
@@ -123,11 +82,7 @@ def test_socket_mode_serves_readiness_on_the_health_port(tmp_path):
                         database_url=f"sqlite:///{tmp_path / 'fixit.db'}", health_port=port, health_host="127.0.0.1")
 
     def get(path):
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
+        return get_json(port, path, wait=0)
 
     runtime, handler, probes = start_socket_mode(settings)
     try:

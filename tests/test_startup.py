@@ -4,20 +4,14 @@ too. Through `python -m bot serve` against a loopback Slack."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-from slack_harness import FakeSlack, free_port
+from slack_harness import FakeSlack, free_port, get_json, serve_process, server_env
 
 from bot.store.url import url_problem
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +22,10 @@ def fake():
     fake.close()
 
 
-def environment(tmp_path: Path, fake: FakeSlack, **settings: str) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": "secret", "SLACK_API_URL": fake.api_url,
-            "FIXIT_DATABASE_URL": f"sqlite:///{tmp_path / 'fixit.db'}", "FIXIT_KB_LAST_GOOD": "",
-            **settings}
-
-
 def refused(tmp_path: Path, fake: FakeSlack, *args: str, **settings: str) -> list[str]:
     """The `fixit:` lines of a start that must fail; asserts it failed the way an operator can act on."""
     done = subprocess.run([sys.executable, "-m", "bot", "serve", *args], cwd=tmp_path, capture_output=True,
-                          text=True, env=environment(tmp_path, fake, **settings), timeout=120)
+                          text=True, env=server_env(fake, tmp_path, **settings), timeout=120)
     assert done.returncode == 2, done.stderr[-2000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert "serving /slack/events" not in done.stderr and "connected to Slack" not in done.stderr
@@ -68,7 +55,7 @@ def test_every_problem_is_said_at_once(tmp_path, fake):
 
 def test_a_bad_setting_stops_every_other_command_too(tmp_path, fake):
     done = subprocess.run([sys.executable, "-m", "bot", "ask", "INT771"], cwd=tmp_path, capture_output=True,
-                          text=True, env=environment(tmp_path, fake, FIXIT_DEFAULT_MODE="sometimes"), timeout=120)
+                          text=True, env=server_env(fake, tmp_path, FIXIT_DEFAULT_MODE="sometimes"), timeout=120)
     assert done.returncode == 2 and done.stderr.startswith("fixit: FIXIT_DEFAULT_MODE: 'sometimes': write one of")
 
 
@@ -91,14 +78,7 @@ def test_sqlite_and_postgresql_urls_with_their_drivers_are_accepted():
 def started(tmp_path: Path, fake: FakeSlack, **settings: str) -> tuple[subprocess.Popen, list[str]]:
     """A server started in HTTP mode, and its log lines up to "serving"."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1",
-                               "--port", str(port)], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
-                              env=environment(tmp_path, fake, **settings))
-    lines = []
-    for line in server.stderr:
-        lines.append(line.rstrip())
-        if "serving /slack/events" in line:
-            break
+    server, lines = serve_process(fake, tmp_path, "--http", "--host", "127.0.0.1", "--port", str(port), **settings)
     server.port = port
     return server, lines
 
@@ -119,9 +99,9 @@ def test_a_database_down_at_start_is_one_line_before_serving_and_not_ready(tmp_p
         assert "answering meanwhile" in store_lines[0] and "hunter2" not in "\n".join(lines)
         assert "Traceback" not in "\n".join(lines)
         assert not any("`token` will be unused" in line for line in lines)   # Bolt's warning, not ours to show
-        status, body = get(server.port, "/readyz")
+        status, body = get_json(server.port, "/readyz")
         assert status == 503 and body["ready"] is False and "store" in body["reason"]
-        assert get(server.port, "/healthz") == (200, {"ok": True})
+        assert get_json(server.port, "/healthz") == (200, {"ok": True})
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -130,7 +110,7 @@ def test_a_database_down_at_start_is_one_line_before_serving_and_not_ready(tmp_p
 def test_readiness_names_the_knowledge_base_and_the_team(tmp_path, fake):
     server, lines = started(tmp_path, fake)
     try:
-        status, body = get(server.port, "/readyz")
+        status, body = get_json(server.port, "/readyz")
         assert status == 200 and body["ready"] is True and body["team"] == "T0001" and body["entries"] > 100
         assert not any("`token` will be unused" in line for line in lines)
     finally:
@@ -138,25 +118,11 @@ def test_readiness_names_the_knowledge_base_and_the_team(tmp_path, fake):
         server.wait(timeout=20)
 
 
-def get(port: int, path: str) -> tuple[int, dict]:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
-        except (ConnectionError, urllib.error.URLError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def test_installed_through_oauth_it_starts_without_a_bot_token_and_is_ready(tmp_path, fake):
     server, lines = started(tmp_path, fake, SLACK_BOT_TOKEN="", SLACK_CLIENT_ID=fake.client_id,
                             SLACK_CLIENT_SECRET=fake.client_secret)
     try:
-        status, body = get(server.port, "/readyz")
+        status, body = get_json(server.port, "/readyz")
         assert status == 200 and body["ready"] is True
         assert not any("auth.test" in line or "token` will be unused" in line for line in lines)
     finally:

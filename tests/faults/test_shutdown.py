@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from slack_harness import SECRET, FakeSlack, SlackSender, free_port, message
+from slack_harness import FakeSlack, SlackSender, free_port, message, serve_process
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 SLOW = "C0SLOW"
 
 
@@ -25,15 +23,7 @@ def fake():
 
 
 def serve(fake: FakeSlack, tmp_path: Path, *args: str) -> subprocess.Popen:
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "SLACK_BOT_TOKEN": "xoxb-test",
-           "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url, "SLACK_APP_TOKEN": "xapp-test",
-           "FIXIT_DATABASE_URL": f"sqlite:///{tmp_path / 'fixit.db'}", "FIXIT_KB_LAST_GOOD": ""}
-    server = subprocess.Popen([sys.executable, "-m", "bot", "serve", *args], cwd=tmp_path, env=env,
-                              stderr=subprocess.PIPE, text=True)
-    for line in server.stderr:
-        if "serving /slack/events" in line or "connected to Slack in Socket Mode" in line:
-            return server
-    raise AssertionError("the server did not start")
+    return serve_process(fake, tmp_path, *args, SLACK_APP_TOKEN="xapp-test")[0]
 
 
 def test_sigterm_in_http_mode_posts_every_answer_in_flight(fake, tmp_path):
@@ -61,7 +51,7 @@ def test_sigterm_in_http_mode_posts_every_answer_in_flight(fake, tmp_path):
 
 def test_sigterm_in_socket_mode_posts_every_answer_in_flight(fake, tmp_path):
     from slack_harness import envelope
-    from test_socket_mode import FakeSocketModeServer
+    from socket_mode_fake import FakeSocketModeServer
 
     envelopes = [{"envelope_id": f"env-{n}", "type": "events_api", "accepts_response_payload": False,
                   "retry_attempt": 0, "retry_reason": "",
