@@ -303,7 +303,7 @@ def cmd_kb_import(args) -> int:
     print(f"wrote {path}: draft {draft.kind} entry {draft.id} ({draft.system.name}), from {args.article}")
     for problem in problems:
         print(f"problem: {problem}")
-    checks = ", the message's [placeholders]" if draft.fields.get("message") else ""
+    checks = ", the message's [placeholders]" if draft.kind != "faq" else ""
     more = ("describes: how people say it in Slack without the code" if draft.kind != "faq"
             else "also: other ways people ask each question")
     print("still to do before it is served:",

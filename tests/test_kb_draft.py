@@ -85,18 +85,19 @@ def test_an_empty_describes_is_a_comment_saying_what_to_write():
     ("İstanbul office: expense X99 on 2026-03-28 of 12.50", "İstanbul office: expense [id] on [date] of [amount]"),
     ("nothing varies here", "nothing varies here"),
 ])
-def test_placeholders_write_what_varies_the_kbs_way(paste, written):
-    assert placeholders(paste) == written
+def test_placeholders_write_what_varies_the_kbs_way(paste, written, kb):
+    assert placeholders(paste, kb.codes) == written
 
 
-def test_the_examples_of_a_message_and_its_placeholders_filled_in():
+def test_the_examples_of_a_message_and_its_placeholders_filled_in(kb):
+    codes = kb.codes
     assert fill_placeholders("for [email] on [MM/dd/yyyy], [X user], [Something odd]") == \
         "for maria.gonzalez@northwind.com on 03/28/2026, Jane Doe, ABC-1042"
-    code, alone, paste = example_pastes("NS0295 Export Error: No record with the email [email].")
+    code, alone, paste = example_pastes("NS0295 Export Error: No record with the email [email].", codes)
     assert (code, alone) == ("NS0295", "No record with the email maria.gonzalez@northwind.com.")
     assert paste.startswith("> *NS0295 Export Error*: No record with the email maria.gonzalez@") and "\n<@U" in paste
-    assert example_pastes('CER047: "Ops Edit" permission is required.')[2].startswith('> *CER047*: "Ops Edit"')
-    assert len(example_pastes("The flux capacitor is misaligned.")) == 3  # no code: three shapes still
+    assert example_pastes('CER047: "Ops Edit" permission is required.', codes)[2].startswith('> *CER047*: "Ops Edit"')
+    assert len(example_pastes("The flux capacitor is misaligned.", codes)) == 3  # no code: three shapes still
 
 
 # -- drafts in the KB: checked, not served --

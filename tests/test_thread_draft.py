@@ -12,6 +12,7 @@ import pytest
 from conftest import KB_DIR, ROOT
 from slack_harness import served
 
+from bot.authoring.thread_draft import draft_from_thread
 from bot.slack.listeners.shortcuts import SAVE_DRAFT
 
 KEEPER = "U0KEEPER"
@@ -73,3 +74,12 @@ def test_someone_else_cannot_save_drafts(fake, slack, drafts):
     before = set(drafts.iterdir())
     reply = shortcut(slack, fake, "U0SOMEONE", "d2")
     assert "keepers" in reply["text"] and set(drafts.iterdir()) == before
+
+
+def test_a_system_named_with_punctuation_attached_is_the_drafts_system(kb, matcher):
+    # no code, nothing the matcher knows: the system is the one the error names, "Xero:" as much as "Xero"
+    for error, system in [("Upload halted, see Xero: widget ledger unknown to the gateway", "Xero"),
+                          ("Upload halted (QuickBooks Desktop): widget ledger unknown to the gateway",
+                           "QuickBooks Desktop"),
+                          ("Upload halted, Sage Intacct: widget ledger unknown to the gateway", "Sage Intacct")]:
+        assert draft_from_thread(kb, matcher, error, ["Re-save the ledger"]).system == system

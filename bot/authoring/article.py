@@ -24,6 +24,7 @@ prose. The author rewrites the prose in their own words before removing `draft: 
 from __future__ import annotations
 
 import csv
+import functools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -32,10 +33,10 @@ from pathlib import Path
 from bot.authoring.draft import MENTION, draft_yaml, example_pastes
 from bot.codes import CodeFinder
 from bot.kb import KnowledgeBase
-from bot.kb.prose import TOOL, TOOL_START
+from bot.kb.loader import read_text
+from bot.kb.prose import TOOL, TOOL_START, escape
 from bot.kb.systems import System, Systems, name_words
 
-MAX_ARTICLE_BYTES = 1_000_000
 HELP_SITE = "https://help.expensify.com"  # where INDEX.tsv's `docs/articles/…` pages are published
 INDEX_FILE = "INDEX.tsv"
 
@@ -82,7 +83,12 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$")
 _RULE = re.compile(r"^[ \t]*(?:-[ \t]*){3,}$|^[ \t]*(?:\*[ \t]*){3,}$|^[ \t]*(?:_[ \t]*){3,}$")
 _ORDERED = re.compile(r"^([ \t]*)\d{1,3}[.)][ \t]+(.*)$")
 _BULLET = re.compile(r"^([ \t]*)[-*+][ \t]+(.*)$")
-_SKIP_LINE = re.compile(r"^[ \t]*(?:!\[[^\]]*\]\([^)]*\)(?:\{[^}]*\})?|</?[A-Za-z][^>]*>|\{%.*%\}|```.*)[ \t]*$")
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)(?:\{[^}]*\})?")
+_LIQUID = r"\{%[^%]*%\}"   # a site generator's tag: {% include info.html %}
+_ATTRS = re.compile(r"\{:[^}]*\}|\{\{[^}]*\}\}|" + _LIQUID)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# a line of nothing but images, HTML tags and site-generator tags, or a code fence, is not read
+_SKIP_LINE = re.compile(rf"^[ \t]*(?:(?>{_IMAGE.pattern}|{_TAG.pattern}|{_LIQUID})[ \t]*)++$|^[ \t]*```.*$")
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t:|-]+\|[ \t:|-]*$")
 
 
@@ -180,10 +186,7 @@ def parse_sections(body: str) -> Section:
     return root
 
 
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)(?:\{[^}]*\})?")
 _LINK = re.compile(r"\[([^\]]+)\]\([^)\s]+\)")
-_ATTRS = re.compile(r"\{:[^}]*\}|\{\{[^}]*\}\}|\{%[^%]*%\}")
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _ITALIC = re.compile(r"(?<![*\w])\*(?![*\s])(.+?)(?<![*\s])\*(?![*\w])")
 _BOLD = re.compile(r"\*\*(?!\s)(.+?)(?<!\s)\*\*|__(?!\s)(.+?)(?<!\s)__")
 
@@ -242,6 +245,14 @@ class Article:
     message: str = ""     # the error as the article quotes it ("" for FAQ and overview pages)
     url: str = ""         # the published article's address, when the article or INDEX.tsv gives it
 
+    @functools.cached_property
+    def title_section(self) -> Section | None:
+        return _title_section(self)
+
+    @functools.cached_property
+    def questions(self) -> list[Section]:
+        return _questions(self)
+
 
 _SEE_THE_ERROR = re.compile(r"\b(?:if you see|you (?:may|might) see|you(?:'ll| will) see|appears?)\b.*\berror\b.*:$",
                             re.IGNORECASE)
@@ -252,13 +263,11 @@ def read_article(path: Path) -> Article:
     path = Path(path)
     if not path.is_file():
         raise ArticleError(f"{path}: no such file")
-    raw = path.read_bytes()
-    if len(raw) > MAX_ARTICLE_BYTES:
-        raise ArticleError(f"{path}: larger than {MAX_ARTICLE_BYTES} bytes, not a help article")
-    try:
-        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError:
-        raise ArticleError(f"{path}: not a help article (not UTF-8 text)") from None
+    text, problem = read_text(path)
+    if problem is not None:   # at a line: a byte that is not UTF-8; of the whole file: its size
+        raise ArticleError(f"{path}: not a help article (not UTF-8 text)" if problem.line
+                           else f"{problem}, not a help article")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     front, body = front_matter(text)
     root = parse_sections(body)
     first = next((s for s in root.walk() if s.level == 1), None)
@@ -268,7 +277,7 @@ def read_article(path: Path) -> Article:
                            "headings)")
     article = Article(path, title, front, root, message=_message(root), url=_url(front, _source(path)))
     asks = any(s.heading.rstrip().endswith("?") for s in root.walk())
-    if not article.message and not ((front.get("title") or asks) and _questions(article)):
+    if not article.message and not ((front.get("title") or asks) and article.questions):
         raise ArticleError(f"{path}: not a help article (no 'If you see the error:' message, and no front "
                            "matter title or '?' headings over sections to read as a FAQ)")
     return article
@@ -337,7 +346,7 @@ def _in_faq(section: Section) -> bool:
 def _questions(article: Article) -> list[Section]:
     """The sections read as FAQ questions: under a FAQ heading; on a page without a message, also the
     page's own top sections."""
-    title = _title_section(article)
+    title = article.title_section
     found = [s for s in article.root.walk() if _in_faq(s) and s.parent is not None
              and _FAQ_HEADING.match(s.parent.heading)]
     if not article.message:
@@ -370,7 +379,7 @@ class Writer:
         """A text people read (already mrkdwn, see `inline`) with its braces doubled and the expense tool's
         name as {tool} ({Tool} to start a sentence), except in the names of things another product calls
         after it."""
-        text = text.replace("{", "{{").replace("}", "}}")
+        text = escape(text)
         if not self.tool:
             return text
 
@@ -410,7 +419,6 @@ class Draft:
     kind: str
     system: System
     text: str        # the YAML
-    fields: dict     # what draft_yaml was given
 
 
 def build_draft(article: Article, kb: KnowledgeBase, system: System) -> Draft:
@@ -419,7 +427,7 @@ def build_draft(article: Article, kb: KnowledgeBase, system: System) -> Draft:
     code = kb.codes.leading(article.message) if article.message else ""
     kind = guess_kind(article) if article.message else "faq"
     entry_id = code or topic_id(article, kb, system)
-    title_section = _title_section(article)
+    title_section = article.title_section
     fields: dict = {"id": entry_id, "system": system.name, "kind": kind}
     fields["title"] = w.prose(_entry_title(article.title, system, code))
     fields["summary"] = _summary(article, title_section, w)
@@ -431,14 +439,14 @@ def build_draft(article: Article, kb: KnowledgeBase, system: System) -> Draft:
             raise ArticleError(f"{article.path}: not a help article that can be imported (an error message, but "
                                "no numbered steps to fix it)")
     else:
-        fields["fixes"] = _fixes(article, w, [s for q in _questions(article) for s in q.walk()])
-    fields["faq"] = [(w.heading(q.heading), w.prose(section_text(q))) for q in _questions(article)]
+        fields["fixes"] = _fixes(article, w, [s for q in article.questions for s in q.walk()])
+    fields["faq"] = [(w.heading(q.heading), w.prose(section_text(q))) for q in article.questions]
     if kind == "faq" and not fields["faq"]:
         raise ArticleError(f"{article.path}: not a help article (no sections to read as questions)")
     fields["links"] = [(article.title, article.url)] if article.url else []
     fields["examples"] = (example_pastes(fields["message"], kb.codes) if article.message
                           else _faq_examples(article, w, system))
-    return Draft(entry_id, kind, system, draft_yaml(**fields), fields)
+    return Draft(entry_id, kind, system, draft_yaml(**fields))
 
 
 def _entry_title(title: str, system: System, code: str) -> str:
@@ -526,7 +534,7 @@ def topic_id(article: Article, kb: KnowledgeBase, system: System) -> str:
     prefix = system_prefix(kb, system)
     drop = {w for words in system.names for w in words} | set(name_words(system.name)) | {"md"}
     for source in (article.path.stem, article.title):
-        words = [w for w in re.findall(r"[A-Za-z0-9]+", source) if w.lower() not in drop]
+        words = [w for w in name_words(source) if w not in drop]
         if words:
             return "-".join([prefix, *(w.upper() for w in words[:5])])
     return f"{prefix}-FAQ"
@@ -543,7 +551,7 @@ def system_prefix(kb: KnowledgeBase, system: System) -> str:
 
 def _is_fix_zone(section: Section, article: Article) -> bool:
     """A section of an error page that may hold fix steps: not the title's, a cause's or a FAQ's."""
-    if section.level == 0 or section is _title_section(article) or _FAQ_HEADING.match(section.heading):
+    if section.level == 0 or section is article.title_section or _FAQ_HEADING.match(section.heading):
         return False
     s = section
     while s is not None:
@@ -604,7 +612,7 @@ def _faq_examples(article: Article, w: Writer, system: System) -> list[str]:
     """Questions as people would ask them, each naming the system (a question only reaches the FAQ of a
     system it names): the page's questions, in three shapes."""
     asked = []
-    for q in _questions(article):
+    for q in article.questions:
         text = w.heading(q.heading, prose=False).replace("{", "").replace("}", "")
         if w.kb.codes.find(text):
             continue

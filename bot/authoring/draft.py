@@ -3,9 +3,9 @@ KB draft" writes from a thread.
 
 - `draft_yaml(...)`: the YAML text of an entry marked `draft: true` (see knowledge/README.md), which the
   loader reads back to the same values; write it to `knowledge/<system folder>/<ID>.yaml`.
-- `placeholders(text)`: a pasted error with the parts that vary written the KB's way: `[date]`, `[amount]`,
+- `placeholders(text, codes)`: a pasted error with the parts that vary written the KB's way: `[date]`, `[amount]`,
   `[email]`, `[report id]`, `[link]`, `[id]`, `[number]`… — for a draft's `message`.
-- `example_pastes(message)`: the examples a draft starts with (the code alone, the message alone with its
+- `example_pastes(message, codes)`: the examples a draft starts with (the code alone, the message alone with its
   placeholders filled in, a Slack paste of it).
 """
 
@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from functools import cache
 
 import yaml
 
 from bot.codes import CodeFinder
-from bot.kb.loader import BUNDLED_KB
-from bot.kb.systems import SYSTEMS_FILE, load_systems
 from bot.match.normalize import variable_spans
 
 WIDTH = 100  # where a long text's lines are folded
@@ -35,12 +32,6 @@ DESCRIBES_COMMENT = """\
 """
 
 
-@cache
-def _bundled_codes() -> CodeFinder:
-    systems, _ = load_systems(BUNDLED_KB / SYSTEMS_FILE)
-    return CodeFinder(systems.families)
-
-
 # -- placeholders ------------------------------------------------------------------------------------------
 
 _MONTH = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", re.IGNORECASE)
@@ -52,7 +43,7 @@ _NAMED_BY = {"account", "vendor", "employee", "project", "customer", "category",
              "line", "card", "department", "location", "class", "entity", "user", "merchant"}
 
 
-def placeholders(text: str, codes: CodeFinder | None = None) -> str:
+def placeholders(text: str, codes: CodeFinder) -> str:
     """`text` with each part that varies from one occurrence of the error to the next written as a KB
     placeholder: "Report R00123 failed on 03/28/2026 for jane@acme.com ($1,284.50)" → "Report [report id]
     failed on [date] for [email] ([amount])". The parts are those the matcher masks (bot/match/normalize.py):
@@ -62,8 +53,7 @@ def placeholders(text: str, codes: CodeFinder | None = None) -> str:
     so are `[placeholders]` already there.
 
     `text`: plain text (for a raw Slack message, take the text of `bot.match.normalize.clean` first: it
-    removes the markup); `codes`: the KB's code finder (default: the bundled systems' code families)."""
-    codes = codes or _bundled_codes()
+    removes the markup); `codes`: the KB's code finder (`kb.codes`)."""
     keep = [(m.start, m.end) for m in codes.find(text)]
     out, cursor = [], 0
     for start, end in variable_spans(text):
@@ -129,12 +119,11 @@ def fill_placeholders(message: str, values: dict[str, str] | None = None) -> str
     return _PLACEHOLDER.sub(value, message)
 
 
-def example_pastes(message: str, codes: CodeFinder | None = None) -> list[str]:
+def example_pastes(message: str, codes: CodeFinder) -> list[str]:
     """The examples a new entry of `message` starts with, of different shapes: the code alone, the message
     alone (without its "CODE Export Error:" head, placeholders filled in), and a Slack paste (the head in
     bold in a quote, the message, then a mention and a question). Without a code: the message, a lower-case
     paste with a word before it, and the Slack paste."""
-    codes = codes or _bundled_codes()
     message = " ".join(message.split())
     code = codes.leading(message)
     head, sep, body = message.partition(": ")

@@ -20,11 +20,13 @@ from datetime import UTC, datetime
 
 from rapidfuzz import fuzz
 
-from bot.codes import LOWER, OCR, CodeMention
+from bot.codes import CodeMention
 from bot.kb import KnowledgeBase
 from bot.match import Matcher
-from bot.match.index import STOPWORDS
+from bot.match.index import is_term
+from bot.match.matcher import splits_paste
 from bot.match.normalize import MASK, clean, mask
+from bot.render.renderer import clip
 from bot.store.existing import existing_store
 from bot.wording import counted
 
@@ -132,10 +134,7 @@ def knowledge_gaps(store, kb: KnowledgeBase, matcher: Matcher, days: int = 30, t
 def codes_in(text: str, kb: KnowledgeBase) -> list[CodeMention]:
     """The codes a paste names as the matcher counts them: of a family's width, not misread, not an everyday
     word with a number ("desk 12") unless on a line about an error."""
-    return [m for m in kb.codes.find(text, CODE_SHAPES)
-            if m.exact_width and m.form != OCR
-            and not (m.form == LOWER and m.separated and not m.error_line and not m.alone
-                     and m.code.rstrip("0123456789").lower() in kb.language.everyday_prefix_words)]
+    return [m for m in kb.codes.find(text, CODE_SHAPES) if m.exact_width and splits_paste(m, kb.language)]
 
 
 def wording_of(text: str, kb: KnowledgeBase) -> str:
@@ -152,7 +151,7 @@ def _variants(rows, kb: KnowledgeBase, matcher: Matcher) -> list[_Variant]:
         key = (codes, wording)
         variant = by_key.get(key)
         if variant is None:
-            words = frozenset(w for w in wording.split() if len(w) > 1 and w not in STOPWORDS and not w.isdigit())
+            words = frozenset(w for w in wording.split() if is_term(w))
             variant = by_key[key] = _Variant(codes, wording, words)
         variant.rows.append(row)
     # most pasted first: a cluster's representatives are its most frequent wordings
@@ -337,8 +336,7 @@ def format_gaps(gaps: Gaps) -> str:
 
 
 def _shortened(text: str, chars: int = SAMPLE_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= chars else text[:chars - 1] + "…"
+    return clip(" ".join(text.split()), chars)
 
 
 # -- the store, for the command line --

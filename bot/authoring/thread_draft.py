@@ -9,13 +9,13 @@ from dataclasses import dataclass
 
 from bot.authoring.draft import draft_yaml, example_pastes, placeholders
 from bot.kb import KnowledgeBase
+from bot.kb.systems import name_words
 from bot.match import Matcher
 from bot.match.normalize import clean
 
 MAX_STEPS = 12
 MAX_STEP_CHARS = 400
 MAX_MESSAGE_CHARS = 600
-_MENTION = re.compile(r"<[@!#][^>]*>")
 # a reply that thanks, agrees or reports back ("thanks, that did it", "+1", "trying now") is not a step
 _CHATTER = re.compile(r"^(?:thanks?\b|thank you|thx\b|ty\b|cheers\b|\+1|that (?:did it|worked|fixed it)|"
                       r"(?:ok(?:ay)?|cool|great|nice|same(?: here)?|works?(?: now)?|perfect|yes|yep|no|nope|"
@@ -35,7 +35,7 @@ def draft_from_thread(kb: KnowledgeBase, matcher: Matcher, first: str, replies: 
                       link: str = "") -> ThreadDraft:
     """`first`: the thread's first message (the error as pasted); `replies`: the people's replies, in order
     (Fixit's own answers left out by the caller); `link`: the thread's permalink, kept in the summary."""
-    error = _MENTION.sub(" ", clean(first)).strip()[:MAX_MESSAGE_CHARS]
+    error = clean(first).strip()[:MAX_MESSAGE_CHARS]   # clean() drops the <@U…> mentions
     mention = next((m for m in kb.codes.find(error) if m.exact_width), None)
     code = mention.code if mention else ""
     if mention is not None:   # the error starts at its code ("getting NS9917 Export Error: …")
@@ -44,7 +44,7 @@ def draft_from_thread(kb: KnowledgeBase, matcher: Matcher, first: str, replies: 
     lower = error.lower()
     kind = next((k for word, k in _KINDS if word in lower), "export")
     message = placeholders(error, kb.codes)
-    steps = [placeholders(_MENTION.sub(" ", clean(r)).strip()[:MAX_STEP_CHARS], kb.codes) for r in replies]
+    steps = [placeholders(clean(r).strip()[:MAX_STEP_CHARS], kb.codes) for r in replies]
     # a question in the thread ("did you check the subsidiary?") is not a step that fixed it
     steps = [s for s in steps if s and not _CHATTER.match(s) and not s.rstrip().endswith("?")][-MAX_STEPS:]
     source = f" (from the Slack thread {link})" if link else " (from a Slack thread)"
@@ -67,5 +67,5 @@ def _system_of(kb: KnowledgeBase, matcher: Matcher, code: str, error: str) -> st
     closest = next((kb.get(h.entry_id) for h in [*result.answers, *result.suggestions]), None)
     if closest is not None:
         return closest.system
-    named = kb.systems.named_in(error.lower().split())
+    named = kb.systems.named_in(name_words(error))
     return sorted(named)[0] if named else kb.systems.names[0]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
@@ -20,6 +22,7 @@ LISTS = {
     "everyday_prefixes": "code prefixes that are also everyday words",
 }
 _WORDS = re.compile(r"[a-z0-9']+")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,13 @@ class Language:
         return phrases_by_first_word(self.trouble)
 
 
-def phrases_by_first_word(phrases: tuple[tuple[str, ...], ...]) -> dict[str, tuple[tuple[str, ...], ...]]:
-    """Phrases grouped by their first word, in their order (for counting them in a word sequence)."""
-    by_first: dict[str, list[tuple[str, ...]]] = {}
+def phrases_by_first_word(phrases: Iterable[T],
+                          words_of: Callable[[T], tuple[str, ...]] = lambda p: p) -> dict[str, tuple[T, ...]]:
+    """Phrases (or items with a phrase, `words_of(item)`) grouped by their phrase's first word, in their order
+    (for finding them in a word sequence)."""
+    by_first: dict[str, list[T]] = {}
     for phrase in phrases:
-        by_first.setdefault(phrase[0], []).append(phrase)
+        by_first.setdefault(words_of(phrase)[0], []).append(phrase)
     return {first: tuple(group) for first, group in by_first.items()}
 
 

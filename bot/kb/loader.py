@@ -85,8 +85,9 @@ def load_knowledge_base(directory: str | Path, tool_name: str | None = None) -> 
     kb.codes = CodeFinder(kb.systems.families)
     kb.tool_name = (tool_name or "").strip() or kb.systems.expense_tool or GENERIC_TOOL_NAME
     validator_context = (kb.systems, kb.codes) if kb.systems.systems else None
+    kb_name = directory.resolve().name
     for path in entry_files(directory):
-        entry, problems = load_entry(path, validator_context, directory, kb.tool_name)
+        entry, problems = load_entry(path, validator_context, directory, kb.tool_name, kb_name)
         kb.problems.extend(problems)
         if entry is None:
             continue
@@ -100,10 +101,10 @@ def load_knowledge_base(directory: str | Path, tool_name: str | None = None) -> 
 
 
 def load_entry(path: Path, context: tuple[Systems, CodeFinder] | None = None, directory: Path | None = None,
-               tool_name: str = GENERIC_TOOL_NAME) -> tuple[Entry | None, list[Problem]]:
+               tool_name: str = GENERIC_TOOL_NAME, kb_name: str = "") -> tuple[Entry | None, list[Problem]]:
     """One entry file. `context`: the KB's systems and code finder, which `system:`, the folder and the
-    message's code are checked against (left unchecked without it); `directory`: the KB's folder;
-    `tool_name`: what `{tool}` becomes in the prose."""
+    message's code are checked against (left unchecked without it); `directory`: the KB's folder (`kb_name`:
+    its name, worked out from it when not given); `tool_name`: what `{tool}` becomes in the prose."""
     text, problem = read_text(path)
     if problem:
         return None, [problem]
@@ -116,8 +117,8 @@ def load_entry(path: Path, context: tuple[Systems, CodeFinder] | None = None, di
     parts = path.relative_to(directory).parts if directory is not None else ()
     folder = parts[0] if len(parts) > 1 else ""  # knowledge/netsuite/old/NS0005.yaml is in netsuite/
     validator = EntryValidator(*(context or (None, None)), folder=folder,
-                               kb_name=directory.resolve().name if directory is not None else "knowledge",
-                               tool_name=tool_name, lines=text.splitlines())
+                               kb_name=kb_name or (directory.resolve().name if directory is not None else "knowledge"),
+                               tool_name=tool_name, source=text)
     data = validator.entry(root)
     problems = [Problem(path, issue.line, issue.message) for issue in validator.issues]
     if data is None:

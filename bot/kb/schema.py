@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 import string
 from collections.abc import Callable
@@ -12,7 +13,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.codes import CodeFinder
-from bot.kb.prose import GENERIC_TOOL_NAME, TOOL, TOOL_START, fill, placeholder_order, placeholder_problem
+from bot.kb.prose import GENERIC_TOOL_NAME, TOOL, TOOL_START, fill, placeholder_problem
 from bot.kb.systems import SYSTEMS_FILE, Systems, name_words
 
 KINDS = ("export", "sync", "connection", "auth", "faq")
@@ -69,20 +70,23 @@ class EntryValidator:
     With `systems` (and the `codes` built from them), `system:` must be one of them, the file must sit in
     that system's folder (`folder`: the KB's folder it is in, at any depth, "" for the KB's top; `kb_name`:
     the KB folder's name, for messages) and a message's code must be of that system's family. Prose fields
-    have `{tool}` filled in with `tool_name` (bot/kb/prose.py); `lines`: the file's text, to say on which line
+    have `{tool}` filled in with `tool_name` (bot/kb/prose.py); `source`: the file's text, to say on which line
     of a long value a placeholder problem is.
     """
 
     def __init__(self, systems: Systems | None = None, codes: CodeFinder | None = None, folder: str = "",
-                 kb_name: str = "knowledge", tool_name: str = GENERIC_TOOL_NAME, lines: list[str] | None = None
-                 ) -> None:
+                 kb_name: str = "knowledge", tool_name: str = GENERIC_TOOL_NAME, source: str = "") -> None:
         self.issues: list[Issue] = []
         self.systems = systems
         self.codes = codes or CodeFinder(systems.families if systems else {})
         self.folder = folder
         self.kb_name = kb_name
         self.tool_name = tool_name
-        self.lines = lines or []  # the file's text, to place a problem inside a multi-line value
+        self.source = source  # the file's text, to place a problem inside a multi-line value
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        return self.source.splitlines()
 
     def fail(self, node: Node, message: str) -> None:
         self.issues.append(Issue(line_of(node), message))
@@ -270,16 +274,11 @@ class EntryValidator:
             ok = False
         tool = {TOOL, TOOL_START}
         for key, allowed in (("holds", FACTS | tool), ("fails", FACTS | tool), ("unknown", {"reason"} | tool)):
-            try:
-                names = placeholders(data.get(key, ""))
-            except ValueError:
-                self.fail(node, f"{what}.{key} has an unbalanced {{placeholder}}")
+            problem = placeholder_problem(data.get(key, ""), allowed)
+            if problem:
+                self.fail(node, f"{what}.{key} {problem}")
                 ok = False
                 continue
-            for name in sorted(names - allowed):
-                self.fail(node, f"{what}.{key} uses {{{name}}}, which is not one of "
-                                f"{', '.join(sorted(allowed, key=placeholder_order))}")
-                ok = False
             if key in data and ok:
                 data[key] = fill(data[key], self.tool_name, keep_others=True)
         return data if ok else None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.kb.language import phrases_by_first_word
 from bot.kb.model import Problem
 from bot.kb.yaml_errors import compose_yaml
 
@@ -35,19 +36,14 @@ class Systems:
     shared: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # (words of a name, systems it reaches)
     source: Path | None = None
     expense_tool: str = ""  # the expense tool's name, which entries write as {tool} (`expense_tool:`)
-    _by_first_word: dict[str, list[tuple[tuple[str, ...], tuple[str, ...]]]] = field(default_factory=dict,
-                                                                                    repr=False)
+    _by_first_word: dict[str, tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]] = field(default_factory=dict,
+                                                                                          repr=False)
 
     def __post_init__(self) -> None:
-        index: dict[str, list] = {}
-        for system in self.systems:
-            for words in system.names:
-                index.setdefault(words[0], []).append((words, (system.name,)))
-        for words, reached in self.shared:
-            index.setdefault(words[0], []).append((words, reached))
-        for options in index.values():
-            options.sort(key=lambda option: len(option[0]), reverse=True)  # longest name first
-        self._by_first_word = index
+        """Each name (its words) with the systems it reaches, by its first word, the longest name first."""
+        reaching = [(words, (system.name,)) for system in self.systems for words in system.names] + list(self.shared)
+        reaching.sort(key=lambda option: len(option[0]), reverse=True)
+        self._by_first_word = phrases_by_first_word(reaching, lambda option: option[0])
 
     def __iter__(self):
         return iter(self.systems)

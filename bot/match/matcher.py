@@ -14,6 +14,7 @@ from rapidfuzz.distance import LCSseq
 
 from bot.codes import LOWER, OCR, CodeMention
 from bot.kb import KnowledgeBase
+from bot.kb.language import Language
 from bot.match import limits
 from bot.match.decision import Decided, Model, decide
 from bot.match.evidence import Evidence, gather
@@ -177,6 +178,17 @@ def ends_cut_off(masked: str, words) -> bool:
     return bool(words) and len(words[-1]) >= 2 and masked.rstrip().endswith(words[-1])
 
 
+def splits_paste(mention: CodeMention, language: Language) -> bool:
+    """Whether the paste path splits the text at this mention (the one rule for which code-shaped mentions
+    count). A lower-case code spelt with a blank, whose prefix is an everyday word ("my desk 15"), only on a
+    line that talks about an error, or written alone; a misread one never (it is evidence for the decision,
+    not a part of the paste)."""
+    if mention.form == OCR:
+        return False
+    return not (mention.form == LOWER and mention.separated and not mention.error_line and not mention.alone
+                and mention.code.rstrip("0123456789").lower() in language.everyday_prefix_words)
+
+
 @dataclass(slots=True)
 class Query:
     """A masked paste prepared once for aligning against many wordings."""
@@ -235,7 +247,7 @@ class Matcher:
             return Evidence(text), Decided([], [], [])
         cleaned = clean(text[:limits.MAX_INPUT_CHARS])
         mentions = self.kb.codes.find(cleaned, limits.MAX_CODE_SHAPES)
-        paste = self._paste_path(cleaned, [m for m in mentions if self._counts(m)])
+        paste = self._paste_path(cleaned, [m for m in mentions if splits_paste(m, self.kb.language)])
         opening = cleaned[:limits.MAX_QUESTION_CHARS]
         # the systems the words name, not the "xero" of "xero 45"
         systems = self.questions.systems_in(self.kb.codes.strip(cleaned[:limits.MAX_WORDING_CHARS]))
@@ -311,15 +323,6 @@ class Matcher:
             masked = _LEADING_HEADER.sub("", mask(self.kb.codes.strip(clean(message))), count=1)
             found += [s.entry_id for s in self._score_messages(masked, prune=False) if s.entry_id != entry_id]
         return list(dict.fromkeys(found))[:limit]
-
-    def _counts(self, mention: CodeMention) -> bool:
-        """Whether the paste path splits the text at this mention. A lower-case code spelt with a blank,
-        whose prefix is an everyday word ("my desk 15"), only on a line that talks about an error, or
-        written alone; a misread one never (it is evidence for the decision, not a part of the paste)."""
-        if mention.form == OCR:
-            return False
-        return not (mention.form == LOWER and mention.separated and not mention.error_line and not mention.alone
-                    and mention.code.rstrip("0123456789").lower() in self.kb.language.everyday_prefix_words)
 
     def _close_to_an_error(self, cleaned: str, suggestions) -> bool:
         """The paste reads like (part of) an error of a system it names, rather than a question."""

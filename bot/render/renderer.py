@@ -163,7 +163,7 @@ class Renderer:
 
 
 def build(title: str, sections: list[str], fallback: str) -> Rendered:
-    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": _clip(title, MAX_HEADER_CHARS),
+    blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text", "text": clip(title, MAX_HEADER_CHARS),
                                                      "emoji": True}}]
     for section in sections:
         for chunk in split_text(section, MAX_SECTION_CHARS):
@@ -178,7 +178,7 @@ def build(title: str, sections: list[str], fallback: str) -> Rendered:
 def notification(mrkdwn: str) -> str:
     """A message's `text` (the notification, and what clients without blocks show): markup dropped, but
     still escaped, because Slack reads it as mrkdwn too (a raw `<!channel>` in it would broadcast)."""
-    return escape(_clip(plain(mrkdwn), 300))
+    return escape(clip(plain(mrkdwn), 300))
 
 
 def split_text(text: str, limit: int) -> list[str]:
@@ -202,7 +202,7 @@ def split_text(text: str, limit: int) -> list[str]:
     return pieces
 
 
-def _clip(text: str, limit: int) -> str:
+def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
