@@ -76,6 +76,12 @@ examples:
 """
 
 
+def with_line(entry: str, line: str) -> str:
+    """A GOOD_ENTRY text with `line` added after its `kind:` (as its line 5)."""
+    assert "kind: export\n" in entry
+    return entry.replace("kind: export\n", f"kind: export\n{line}\n", 1)
+
+
 @pytest.fixture
 def good_entry():
     def make(entry_id: str = "INT990", message: str = "The flux capacitor is misaligned in Sage Intacct."):

@@ -1,4 +1,4 @@
-"""Drafts (issue 18): `draft_yaml` writes an entry the loader reads back to the same values, `placeholders`
+"""Drafts: `draft_yaml` writes an entry the loader reads back to the same values, `placeholders`
 writes a paste's varying parts the KB's way, a `draft: true` entry is checked like any entry but not served,
 and `reviewed:` is a date kb check validates."""
 
@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 import yaml
-from conftest import KB_DIR, run_cli, write_entry
+from conftest import KB_DIR, run_cli, with_line, write_entry
 
 from bot.authoring.draft import draft_yaml, example_pastes, fill_placeholders, placeholders
 from bot.kb import load_knowledge_base
@@ -110,7 +110,7 @@ def kb_with(tmp_path, *files: tuple[str, str]):
 
 
 def as_draft(text: str) -> str:
-    return text.replace("kind: export\n", "kind: export\ndraft: true\n")
+    return with_line(text, "draft: true")
 
 
 def test_a_draft_is_checked_like_any_entry_and_not_served(tmp_path, good_entry):
@@ -141,8 +141,7 @@ def test_a_draft_is_checked_like_any_entry_and_not_served(tmp_path, good_entry):
 def test_a_draft_with_a_bad_schema_or_a_published_entrys_id_is_a_problem(tmp_path, good_entry):
     kb_dir = kb_with(tmp_path, ("sage-intacct/INT990.yaml", good_entry()),
                      ("sage-intacct/old/INT990.yaml", as_draft(good_entry())),
-                     ("sage-intacct/INT992.yaml", good_entry("INT992").replace("kind: export\n",
-                                                                                "kind: export\ndraft: maybe\n")),
+                     ("sage-intacct/INT992.yaml", with_line(good_entry("INT992"), "draft: maybe")),
                      ("sage-intacct/INT993.yaml", as_draft(good_entry("INT993")).replace("summary:", "sumary:")))
     problems = [str(p) for p in load_knowledge_base(kb_dir).problems]
     assert f"{kb_dir / 'sage-intacct/INT992.yaml'}:5: draft must be true or false" in problems
@@ -165,17 +164,17 @@ def test_a_bad_reviewed_date_is_a_kb_check_problem_at_its_line(tmp_path, good_en
     future = (datetime.date.today() + datetime.timedelta(days=2)).isoformat()
     value = value.replace("FUTURE", future)
     path = write_entry(tmp_path, "sage-intacct/INT990.yaml",
-                       good_entry().replace("kind: export\n", f"kind: export\nreviewed: {value}\n"))
+                       with_line(good_entry(), f"reviewed: {value}"))
     done = run_cli("kb", "check", "--kb", str(tmp_path))
     assert done.returncode == 1
     assert f"{path}:5: {problem.format(day=future)}" in done.stdout.decode().splitlines()
 
 
 def test_a_good_reviewed_date_loads_quoted_or_not(tmp_path, good_entry):
-    write_entry(tmp_path, "sage-intacct/INT990.yaml", good_entry().replace("kind: export\n",
-                                                                           "kind: export\nreviewed: 2025-03-28\n"))
-    write_entry(tmp_path, "sage-intacct/INT991.yaml", good_entry("INT991", "The gizmo broke in Sage Intacct.")
-                .replace("kind: export\n", f'kind: export\nreviewed: "{datetime.date.today().isoformat()}"\n'))
+    write_entry(tmp_path, "sage-intacct/INT990.yaml", with_line(good_entry(), "reviewed: 2025-03-28"))
+    today = datetime.date.today().isoformat()
+    write_entry(tmp_path, "sage-intacct/INT991.yaml",
+                with_line(good_entry("INT991", "The gizmo broke in Sage Intacct."), f'reviewed: "{today}"'))
     kb = load_knowledge_base(tmp_path)
     assert kb.problems == []
     assert kb.get("INT990").reviewed == datetime.date(2025, 3, 28)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime
 
-from conftest import cli_env, run_cli, write_entry
+from conftest import cli_env, run_cli, with_line, write_entry
 from slack_harness import free_port
 
 from bot.store import Store
@@ -23,7 +23,7 @@ def kb_of(tmp_path, good_entry):
                                           ("INT904", LAST_YEAR), ("INT905", None)]):
         text = good_entry(code, f"The gizmo number {'abcde'[n]} jammed the sprocket in Sage Intacct.")
         if reviewed:
-            text = text.replace("kind: export\n", f"kind: export\nreviewed: {reviewed}\n")
+            text = with_line(text, f"reviewed: {reviewed}")
         write_entry(kb, f"sage-intacct/{code}.yaml", text)
     return kb
 

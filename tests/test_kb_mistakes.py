@@ -40,49 +40,56 @@ def test_an_unclosed_quote_is_reported_where_it_opens_not_where_yaml_noticed(tmp
     assert noticed > 30  # where PyYAML gave up: the next quote
 
 
-MISTAKES = [  # (id, how the good entry is spoiled, line, what kb check says there)
-    ("INT901", lambda t: t.replace("title: INT901 Export Error", 'title: "INT901 Export Error'), 2,
+MISTAKES = [  # (id, the good entry's text spoiled: this replaced (None: appended) by that, line, what kb check says)
+    ("INT901", "title: INT901 Export Error", 'title: "INT901 Export Error', 2,
      "malformed YAML: a quoted string opened here is never closed (noticed at line 5)"),
-    ("INT902", lambda t: t.replace("summary: Something the test needs.", "summary: 'Something the test needs."), 6,
+    ("INT902", "summary: Something the test needs.", "summary: 'Something the test needs.", 6,
      "malformed YAML: a quoted string opened here is never closed (noticed at line 21)"),
-    ("INT903", lambda t: t.replace("summary: Something the test needs.", "summary: [Something, the test needs."),
+    ("INT903", "summary: Something the test needs.", "summary: [Something, the test needs.",
      6, "malformed YAML: a [ list opened here is never closed (noticed at line 7)"),
-    ("INT904", lambda t: t.replace("      - Step two.", "     - Step two."), 13,
+    ("INT904", "      - Step two.", "     - Step two.", 13,
      "malformed YAML: this line's indentation (5 spaces) does not fit the lines above it: line it up with the "
      "key or list item it belongs beside"),
-    ("INT905", lambda t: t.replace("kind: export", " kind: export"), 4,
+    ("INT905", "kind: export", " kind: export", 4,
      "malformed YAML: this line is indented more than line 3, so YAML reads it as more of the value begun there, "
      "where a ': ' is not allowed: line it up with the keys above it (or, if it is part of the value, put the "
      "whole value in quotes)"),
-    ("INT906", lambda t: t.replace("      - Step one.", "\t- Step one."), 12,
+    ("INT906", "      - Step one.", "\t- Step one.", 12,
      "malformed YAML: a tab character: YAML indents with spaces only (replace the tab with spaces)"),
-    ("INT907", lambda t: t.replace("summary: Something the test needs.", "summary: Error: the test needs it."), 6,
+    ("INT907", "summary: Something the test needs.", "summary: Error: the test needs it.", 6,
      "malformed YAML: a ': ' (colon and space) inside an unquoted value: put the whole value in quotes"),
-    ("INT908", lambda t: t.replace("  - A cause.", "  - Cause: the thing broke."), 8,
+    ("INT908", "  - A cause.", "  - Cause: the thing broke.", 8,
      "causes[0] must be text, got a mapping (the ': ' after 'Cause' makes it a key: put the whole value in quotes)"),
-    ("INT909", lambda t: t + "kind: sync\n", 21, "duplicate key 'kind' in entry"),
-    ("INT910", lambda t: t.replace("summary: Something the test needs.", "summary: 'The workspace's date.'"), 6,
+    ("INT909", None, "kind: sync\n", 21, "duplicate key 'kind' in entry"),
+    ("INT910", "summary: Something the test needs.", "summary: 'The workspace's date.'", 6,
      "malformed YAML: an apostrophe ends a '…' value: write it twice ('') or put the value in double quotes"),
-    ("INT911", lambda t: t.replace("summary: Something the test needs.", "summary: *Settings* is wrong."), 6,
+    ("INT911", "summary: Something the test needs.", "summary: *Settings* is wrong.", 6,
      "malformed YAML: a value that starts with * is read as a YAML alias or anchor: put the whole value in quotes"),
-    ("INT912", lambda t: t.replace("summary: Something the test needs.", "summary: `xml_gateway` is locked."), 6,
+    ("INT912", "summary: Something the test needs.", "summary: `xml_gateway` is locked.", 6,
      "malformed YAML: a value cannot start with `: put the whole value in quotes"),
-    ("INT913", lambda t: t.replace("summary: Something the test needs.", 'summary: "Something" the test needs.'), 6,
+    ("INT913", "summary: Something the test needs.", 'summary: "Something" the test needs.', 6,
      "malformed YAML: text after the closing quote: put the whole value in quotes (a value that starts with a "
      "quote ends with it)"),
-    ("INT914", lambda t: t.replace("kind: export", "kind export"), 4,
+    ("INT914", "kind: export", "kind export", 4,
      "malformed YAML: this line has no ':' after its key (write `key: value`) (noticed at line 5)"),
 ]
+
+
+def spoiled(text: str, old: str | None, new: str) -> str:
+    if old is None:
+        return text + new
+    assert old in text, old
+    return text.replace(old, new)
 
 
 def test_common_yaml_mistakes_are_each_reported_at_their_file_and_line(tmp_path, good_entry):
     shutil.copy(KB_DIR / "chatter.txt", tmp_path / "chatter.txt")
     write_entry(tmp_path, "sage-intacct/INT990.yaml", good_entry())  # the KB still has a good entry
-    paths = {entry_id: write_entry(tmp_path, f"sage-intacct/{entry_id}.yaml", spoil(good_entry(entry_id)))
-             for entry_id, spoil, _, _ in MISTAKES}
+    paths = {entry_id: write_entry(tmp_path, f"sage-intacct/{entry_id}.yaml", spoiled(good_entry(entry_id), old, new))
+             for entry_id, old, new, _, _ in MISTAKES}
     status, out = kb_check(tmp_path)
     assert status == 1
-    for entry_id, _, line, message in MISTAKES:
+    for entry_id, _, _, line, message in MISTAKES:
         said = [problem for problem in out if problem.startswith(f"{paths[entry_id]}:")]
         assert said == [f"{paths[entry_id]}:{line}: {message}"], entry_id
     assert out[-1].startswith(f"FAILED: 1 entry, {len(MISTAKES)} problems,")
