@@ -112,7 +112,7 @@ _VARIABLE = re.compile(
 )
 # Each alternative starts at a place few characters can be (a run's first character, a bounded local
 # part), so that a long run without the rest of a match is not rescanned from each of its characters.
-_MAY_VARY = re.compile(r"[\d@$€£¥]|http|www\.")  # every _VARIABLE alternative needs one of these
+_MAY_VARY = re.compile(r"[\d@$€£¥]+|http|www\.")  # every _VARIABLE alternative needs one of these
 REACH = 2   # a variable spans at most three whitespace-separated words ("mar 28, 2026") around what it needs
 _QUOTES = re.compile(r"[\"']")
 _NON_TEXT = re.compile(r"[^\w#.,:;?!()/&%+\s-]+")
