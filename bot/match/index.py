@@ -208,15 +208,16 @@ class SearchIndex:
     def candidates(self, terms: set[str], kind: str, limit: int) -> list[tuple[int, float, float]]:
         """Docs of `kind` sharing the most weighted terms with `terms`:
         (doc index, share of the doc's weight, that weight)."""
-        gained: dict[int, float] = defaultdict(float)
-        postings = self.postings[kind]
+        gained: dict[int, float] = {}
+        add = gained.get
+        postings, idf = self.postings[kind], self.idf
         for term in terms:
             ids = postings.get(term)
             if ids is None:
                 continue
-            w = self.idf[term]
+            w = idf[term]
             for i in ids:
-                gained[i] += w
+                gained[i] = add(i, 0.0) + w
         weight = self.doc_weight
         # sorted() is stable like heapq.nlargest, and cheaper on the few dozen docs a paste touches
         return sorted([(i, g / weight[i], g) for i, g in gained.items()], key=itemgetter(1), reverse=True)[:limit]

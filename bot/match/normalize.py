@@ -52,10 +52,11 @@ def clean(text: str) -> str:
         text = _QUOTE_MARK.sub("", text)
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)
-    text = _CONTROL.sub(" ", text.translate(_CHAR_MAP))
+    # of the characters mapped, only the backtick is ASCII (a translate looks up every character in the map)
+    text = _CONTROL.sub(" ", text.replace("`", "'") if text.isascii() else text.translate(_CHAR_MAP))
     if text.count(":") > 1:
         text = _EMOJI.sub(" ", text)
-    if "0" in text or "1" in text:
+    if _MAY_BE_OCR.search(text) or _MAY_BE_OCR_ONE.search(text):
         text = _OCR_DIGIT.sub(_letter_for_digit, text)
     return _EMPHASIS.sub("", text) if "*" in text or "~" in text or "_" in text else text
 
@@ -65,6 +66,12 @@ def clean(text: str) -> str:
 # ids, amounts and versions ("R00123", "win10", "B2B") have more digits or digits at their ends.
 _OCR_DIGIT = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]++[01][A-Za-z]++(?![A-Za-z0-9])"
                         r"|(?<![A-Za-z0-9])1(?!(?:st|nd|rd|th)(?![a-z]))[a-z]{2,}+(?![A-Za-z0-9])")
+
+
+# What each of its alternatives needs, as patterns the regex engine scans for quickly (they start with a
+# character set or a literal, where _OCR_DIGIT starts with a lookbehind tried at every character)
+_MAY_BE_OCR = re.compile(r"[A-Za-z][01][A-Za-z]")
+_MAY_BE_OCR_ONE = re.compile(r"1[a-z][a-z]")
 
 
 def _letter_for_digit(m: re.Match) -> str:

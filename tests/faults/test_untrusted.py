@@ -56,6 +56,23 @@ def test_a_badly_signed_request_is_401_and_its_body_never_logged(server, slack, 
     assert "refused a request without a valid signature" in caplog.text
 
 
+def test_a_paste_signed_more_than_five_minutes_ago_is_401_and_not_answered(server, slack, fake):
+    """The edge's check is the only one (Bolt's own is off): a replayed, correctly signed event is refused."""
+    body = json.dumps({"type": "event_callback", "event_id": "EvStale", "team_id": "T0001",
+                       "event": message("INT771 Export Error: Export not completed.", ts="1700009100.000001")})
+    assert slack.send(body.encode(), "application/json", timestamp=int(time.time()) - 6 * 60)[0] == 401
+    assert slack.event(message("INT771", ts="1700009100.000002"))[0] == 200
+    answered = fake.wait_for("chat.postMessage")
+    assert [c.args["thread_ts"] for c in answered] == ["1700009100.000002"]
+
+
+def test_the_http_edge_cannot_be_built_without_the_signing_secret():
+    from bot.slack.http import FixitRequestHandler
+
+    with pytest.raises(ValueError, match="signing secret"):
+        FixitRequestHandler(None, "")
+
+
 @pytest.mark.parametrize("timestamp", ["not-a-number", "", "12.5", "-1"])
 def test_a_timestamp_that_is_not_a_number_is_401(server, slack, timestamp):
     body = b'{"type": "event_callback"}'
