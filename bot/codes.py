@@ -52,13 +52,21 @@ class CodeFinder:
         """`families`: code prefix -> number of digits in the published codes ({"INT": 3, "NS": 4})."""
         self.families = {p.upper(): d for p, d in families.items()}
         if not self.families:
-            self.pattern = self._leading = _NEVER
+            self.pattern = self._leading = self._in_lower_case = _NEVER
             return
         prefix = "|".join(sorted(self.families, key=len, reverse=True))
         widest = max(self.families.values())
         self.pattern = re.compile(
             rf"(?<![A-Za-z0-9])({prefix})([ \t]?[-_#:.]?[ \t]?)(\d{{1,{widest}}})(?![0-9])(?!\.[0-9])",
             re.IGNORECASE)
+        # The same pattern for lower-cased text, where each prefix checks what is before it once found: the
+        # regex engine then skips to the prefixes' first letters instead of trying the lookbehind and every
+        # prefix case-insensitively at each character (about 2.5 times as fast). ASCII texts only, which
+        # lower-casing keeps in place.
+        lower = "|".join(f"{p}(?<![a-z0-9]{p})" for p in (re.escape(p.lower()) for p in
+                                                          sorted(self.families, key=len, reverse=True)))
+        self._in_lower_case = re.compile(
+            rf"({lower})([ \t]?[-_#:.]?[ \t]?)(\d{{1,{widest}}})(?![0-9])(?!\.[0-9])")
         self._leading = re.compile(rf"^\s*({prefix})(\d+)\b")
         looks = "|".join("".join(f"[{re.escape(_LOOKS_LIKE[c])}]" if c in _LOOKS_LIKE else c for c in p)
                          for p in sorted(self.families, key=len, reverse=True))
@@ -81,7 +89,20 @@ class CodeFinder:
 
     def strip(self, text: str, count: int = 0) -> str:
         """`text` with its code-shaped mentions blanked out (the first `count` only, when given)."""
-        return self.pattern.sub(" ", text, count=count)
+        if not text.isascii():
+            return self.pattern.sub(" ", text, count=count)
+        pieces, cursor = [], 0
+        for m in itertools.islice(self._in_lower_case.finditer(text.lower()), count or None):
+            pieces += [text[cursor:m.start()], " "]
+            cursor = m.end()
+        return "".join(pieces) + text[cursor:] if pieces else text
+
+    def _shapes(self, text: str):
+        """`self.pattern.finditer(text)`, as (start, end, prefix as written, separator, digits)."""
+        if not text.isascii():
+            return ((m.start(), m.end(), *m.groups()) for m in self.pattern.finditer(text))
+        return ((m.start(), m.end(), text[m.start():m.end(1)], m.group(2), m.group(3))
+                for m in self._in_lower_case.finditer(text.lower()))
 
     def find(self, text: str, limit: int | None = None) -> list[CodeMention]:
         """Every code-shaped mention in `text`, in order; with `limit`, of the first `limit` code shapes only.
@@ -93,16 +114,15 @@ class CodeFinder:
         """
         found = []
         context = _Context(text)
-        for m in itertools.islice(self.pattern.finditer(text), limit):
-            prefix, sep, digits = m.group(1), m.group(2), m.group(3)
-            width = self.families[prefix.upper()]
-            if len(digits) > width:
-                continue
+        for start, end, prefix, sep, digits in itertools.islice(self._shapes(text), limit):
+            width = self.families.get(prefix.upper())
+            if width is None or len(digits) > width:
+                continue  # too many digits; or a letter that only matches case-insensitively ("İNT771")
             upper = prefix.isupper()
             if "." in sep and not upper:
                 continue
             lower_spaced = prefix.islower() and sep == " "  # "ns 23 again": a short code typed in a hurry
-            if len(digits) < width and (not (upper or lower_spaced) or text[m.end():m.end() + 1].isalpha()):
+            if len(digits) < width and (not (upper or lower_spaced) or text[end:end + 1].isalpha()):
                 continue
             spaced = " " in sep or "\t" in sep
             if len(digits) < width:
@@ -115,8 +135,8 @@ class CodeFinder:
                 form = CANONICAL
             else:
                 form = HYPHENATED
-            found.append(CodeMention(self.canonical(prefix, digits), m.start(), m.end(), len(digits) == width, form,
-                                     spaced, context.near_error_words(m.start()), context.code_alone()))
+            found.append(CodeMention(self.canonical(prefix, digits), start, end, len(digits) == width, form,
+                                     spaced, context.near_error_words(start), context.code_alone()))
         if self.families and (limit is None or len(found) < limit):
             found = self._misread(text, found, context, limit)
         return found

@@ -143,3 +143,36 @@ def test_masking_variables_by_stretches_equals_the_whole_text_regex():
     for text in texts:
         lowered = text.lower()
         assert N.mask_variables(lowered) == N._VARIABLE.sub(N.MASK, lowered), lowered[:200]
+
+
+def test_the_lower_case_scan_finds_what_the_case_insensitive_pattern_finds(codes):
+    """ASCII texts are scanned for codes lower-cased (faster); the shapes found, and what `strip` blanks, are
+    those of the case-insensitive pattern, on every dev-set text and on seeded random mixes of code parts."""
+    import json
+    import random
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data"
+    texts = [json.loads(line)["text"] for f in sorted(data.glob("*.jsonl")) for line in f.read_text().splitlines()
+             if line.strip()]
+    texts = [t for t in texts if t.isascii()]  # the others go through the case-insensitive pattern itself
+    pieces = list("intINTdeskDESKxeroXEROnsNScerONL0123456789 -_#:.\t\nabz,;(") + ["INT771", "ns 12", "Desk-41",
+                                                                                  "int 0771", "NS0012:", "xero.11"]
+    rnd = random.Random(15)
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(1, 30))) for _ in range(20000)]
+    for text in texts:
+        written = [(m.start(), m.end(), m.group(1)) for m in codes.pattern.finditer(text)]
+        assert list(codes._shapes(text)) == [(s, e, p, *rest) for (s, e, p), rest in zip(
+            written, [m.groups()[1:] for m in codes.pattern.finditer(text)], strict=True)], text
+        assert codes.strip(text) == codes.pattern.sub(" ", text), text
+        assert codes.strip(text, 1) == codes.pattern.sub(" ", text, count=1), text
+
+
+@pytest.mark.parametrize("text, found", [
+    ("\u0130NT771 Export Error", []), ("DES\u212a41", []), ("xero-11 \u0130", ["XERO11"]),
+    ("\u0131nt 771 failed", ["INT771"]),  # a dotless i is an I in capitals
+])
+def test_letters_that_only_match_case_insensitively_do_not_crash(codes, text, found):
+    """"İNT771" matches the pattern case-insensitively, but "İ".upper() is no family's prefix letter (it was
+    looked up as one, and raised)."""
+    assert [m.code for m in codes.find(text)] == found
