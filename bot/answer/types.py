@@ -9,6 +9,8 @@ from bot.checks.workspaces import Workspace
 from bot.kb import Entry
 from bot.render import Rendered
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps builds an encoder per call for any option
+
 
 @dataclass(frozen=True)
 class Where:
@@ -24,7 +26,7 @@ class Where:
         data = {"e": entry_id, "c": self.channel, "t": self.thread_ts}
         if faq_index >= 0:
             data["q"] = faq_index
-        return json.dumps(data, separators=(",", ":"))
+        return _COMPACT.encode(data)
 
 
 def read_value(value: str) -> tuple[str, Where, int]:

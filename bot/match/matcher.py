@@ -161,16 +161,11 @@ returns returned returning throws throwing threw complains complaining
 
 def sentence_starts(masked: str, spans) -> list[int]:
     """The words of a masked paste that start a sentence (or line, or quote), as indices: 0 and up."""
-    marks = [m.start() for m in _SENTENCE_END.finditer(masked)]  # never inside a word
-    starts, k, previous_word = [0], 0, ""
-    for i, (start, end) in enumerate(spans):
-        after_mark = False
-        while k < len(marks) and marks[k] < start:
-            after_mark, k = True, k + 1
-        if i and (after_mark or previous_word in REPORTING_WORDS):
-            starts.append(i)
-        previous_word = masked[start:end]
-    return starts
+    firsts = [start for start, _ in spans]
+    # the word after a mark (marks are never inside a word), and the word after a reporting word
+    after_marks = {bisect_right(firsts, m.start()) for m in _SENTENCE_END.finditer(masked)}
+    after_reporting = {i + 1 for i, (start, end) in enumerate(spans) if masked[start:end] in REPORTING_WORDS}
+    return [0, *sorted(i for i in after_marks | after_reporting if 0 < i < len(spans))]
 
 
 def ends_cut_off(masked: str, words) -> bool:
