@@ -61,7 +61,7 @@ class CodeFinder:
             re.IGNORECASE)
         # The same pattern for lower-cased text, where each prefix checks what is before it once found: the
         # regex engine then skips to the prefixes' first letters instead of trying the lookbehind and every
-        # prefix case-insensitively at each character (about 2.5 times as fast). ASCII texts only, which
+        # prefix case-insensitively at each character (docs/benchmarks.md). ASCII texts only, which
         # lower-casing keeps in place.
         lower = "|".join(f"{p}(?<![a-z0-9]{p})" for p in (re.escape(p.lower()) for p in
                                                           sorted(self.families, key=len, reverse=True)))

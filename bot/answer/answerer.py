@@ -12,7 +12,7 @@ from bot.checks.runner import CheckRunner
 from bot.checks.workspaces import Workspace, Workspaces
 from bot.match import limits
 from bot.match.limits import MAX_INPUT_CHARS, MAX_QUESTION_CHARS, MAX_WORDING_CHARS
-from bot.match.matcher import splits_paste
+from bot.match.matcher import named_codes
 from bot.match.normalize import clean, normalize
 from bot.match.questions import asks_for_help
 from bot.pipeline import USAGE_HINT, Fixit, Reply
@@ -217,9 +217,7 @@ class Answerer:
         """A paste that matched nothing, for the knowledge base's gaps: its wording masked (no ids, dates,
         amounts, emails), after the codes it names, which masking would turn into '#' too."""
         wording = clean(text[:MAX_WORDING_CHARS])
-        kb = self.fixit.kb
-        codes = dict.fromkeys(m.code for m in kb.codes.find(wording, limits.MAX_CODE_SHAPES)
-                              if m.exact_width and splits_paste(m, kb.language))
+        codes = dict.fromkeys(m.code for m in named_codes(wording, self.fixit.kb, limits.MAX_CODE_SHAPES))
         self.store.record_unmatched(" ".join([*codes, normalize(wording)]), where.channel, where.team)
 
     def listed(self, reply: Reply) -> list:

@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 
 from rapidfuzz import fuzz
 
-from bot.codes import CodeMention
 from bot.kb import KnowledgeBase
 from bot.match import Matcher
 from bot.match.index import is_term
-from bot.match.matcher import splits_paste
+from bot.match.matcher import named_codes
 from bot.match.normalize import MASK, clean, mask
 from bot.render.renderer import clip
 from bot.store.existing import existing_store
@@ -131,12 +130,6 @@ def knowledge_gaps(store, kb: KnowledgeBase, matcher: Matcher, days: int = 30, t
 
 # -- the pastes, by exact key --
 
-def codes_in(text: str, kb: KnowledgeBase) -> list[CodeMention]:
-    """The codes a paste names as the matcher counts them: of a family's width, not misread, not an everyday
-    word with a number ("desk 12") unless on a line about an error."""
-    return [m for m in kb.codes.find(text, CODE_SHAPES) if m.exact_width and splits_paste(m, kb.language)]
-
-
 def wording_of(text: str, kb: KnowledgeBase) -> str:
     """The masked words of a paste, its codes, masks and punctuation left out."""
     return " ".join(w for w in _WORD.findall(mask(kb.codes.strip(text))) if w != MASK)
@@ -146,7 +139,7 @@ def _variants(rows, kb: KnowledgeBase, matcher: Matcher) -> list[_Variant]:
     by_key: dict[tuple, _Variant] = {}
     for row in rows:
         cleaned = clean(row[0])
-        codes = tuple(sorted({m.code for m in codes_in(cleaned, kb)}))
+        codes = tuple(sorted({m.code for m in named_codes(cleaned, kb, CODE_SHAPES)}))
         wording = wording_of(cleaned, kb)
         key = (codes, wording)
         variant = by_key.get(key)

@@ -184,6 +184,12 @@ def splits_paste(mention: CodeMention, language: Language) -> bool:
                 and mention.code.rstrip("0123456789").lower() in language.everyday_prefix_words)
 
 
+def named_codes(text: str, kb: KnowledgeBase, limit: int) -> list[CodeMention]:
+    """The code mentions a text names as the matcher counts them (`splits_paste`), of a family's width; of
+    its first `limit` code shapes (what the gaps and the record of an unmatched paste go by)."""
+    return [m for m in kb.codes.find(text, limit) if m.exact_width and splits_paste(m, kb.language)]
+
+
 @dataclass(slots=True)
 class Query:
     """A masked paste prepared once for aligning against many wordings."""

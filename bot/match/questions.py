@@ -20,7 +20,7 @@ from bot.match.normalize import mask
 _OPENS_A_QUESTION = (r"\?|^\s*(?:how|why|what|where|when|which|who|can|could|does|do|is|are|will|should|would|"
                      r"is there|any ?one)\b")
 # These patterns are matched against lower-cased text: a case-insensitive alternation is tried letter by letter
-# in both cases at every place, about twice as slow as lower-casing once.
+# in both cases at every place, which costs more than lower-casing the text once (docs/benchmarks.md).
 _ASKING = re.compile(
     _OPENS_A_QUESTION + r"|^\s*help\b"
     r"|\b(?:not working|stopped|won'?t|isn'?t|doesn'?t|can'?t|cannot|couldn'?t|never|aren'?t|haven'?t|"

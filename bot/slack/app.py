@@ -47,7 +47,7 @@ STARTUP_LOGGER.setLevel(logging.CRITICAL)
 
 def api_logger() -> logging.Logger:
     """slack_sdk's logger, with a level. slack_sdk formats every request's whole body for a debug line when
-    its logger's own level is unset (it reads NOTSET as DEBUG): about 50 us per card posted, for nothing."""
+    its logger's own level is unset (it reads NOTSET as DEBUG): work on every card posted, for nothing."""
     logger = logging.getLogger("slack_sdk.web.base_client")
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.DEBUG if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.INFO)
@@ -224,8 +224,8 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
 
 class Provide(Middleware):
     """Every listener's answer layer, and the kept client for its token in place of the new WebClient Bolt
-    builds for each request. A Middleware subclass, not a function: Bolt builds a function's keyword
-    arguments (some thirty of them) on every request."""
+    builds for each request. A Middleware subclass, not a function: for a function Bolt builds every keyword
+    argument a middleware could ask for, on every request."""
 
     def __init__(self, delivery: Delivery, clients: KeptClients) -> None:
         self.delivery, self.clients = delivery, clients

@@ -140,7 +140,7 @@ class Delivery:
         message = tag(message, post_id)  # a retry first looks for this id in the conversation
         try:
             # api_call sends what chat_postMessage would; chat_postMessage first walks the blocks for
-            # slack_sdk Block objects to convert (ours are plain dicts): a tenth of what posting a card costs
+            # slack_sdk Block objects to convert (ours are plain dicts), a cost on every card posted
             response = client.api_call("chat.postMessage", json=message)
             return str(response.get("ts") or "posted")
         except (SlackApiError, OSError, http.client.HTTPException) as exc:

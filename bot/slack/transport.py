@@ -83,7 +83,7 @@ class _Reading:
 class Connection:
     """One kept-alive HTTP/1.1 connection. A request goes out in one write (head and body together, so no
     Nagle wait on a kept connection); the reply is read with httptools' parser, the C parser uvicorn serves
-    with (http.client parses reply headers with the email package, which was a tenth of the event path)."""
+    with (http.client parses reply headers with the email package, a large share of the event path's work)."""
 
     def __init__(self, scheme: str, host: str, port: int, timeout: float, context: ssl.SSLContext) -> None:
         self.scheme, self.host, self.port, self.timeout, self.context = scheme, host, port, timeout, context
