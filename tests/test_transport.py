@@ -186,3 +186,31 @@ def test_the_request_goes_out_in_one_piece_with_its_length():
         assert json.loads(body)["text"] == "héllo"
     finally:
         server.close()
+
+
+def ok_reply(body: bytes) -> bytes:
+    return b"HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: %d\r\n\r\n%s" % (
+        len(body), body)
+
+
+def test_web_api_json_goes_through_orjson_and_what_it_cannot_take_through_the_standard_library():
+    # a reply with NaN (the standard library reads it, orjson does not) and bodies orjson cannot write
+    # (a lone surrogate, as a hostile paste's "\ud800" escape decodes to; an integer past 64 bits)
+    odd = b'{"ok": true, "channel": "C1", "ts": "1.000002", "score": NaN}'
+    server = RawReplies([ok_reply(OK_JSON), ok_reply(odd), ok_reply(OK_JSON), ok_reply(OK_JSON)])
+    try:
+        client = build_client(Settings(bot_token="xoxb-test", api_url=server.url.rsplit("/", 1)[0] + "/"))
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "👍 réglé"}}]
+        assert client.api_call("chat.postMessage", json={"channel": "C1", "blocks": blocks})["ts"] == "1.000001"
+        reply = client.chat_postMessage(channel="C1", text="x")
+        assert reply["ts"] == "1.000002" and reply["score"] != reply["score"]   # NaN, read
+        assert client.chat_postMessage(channel="C1", text="bad \ud800 paste")["ok"]
+        assert client.api_call("chat.postMessage", json={"channel": "C1", "text": "n", "n": 2**70})["ok"]
+        bodies = [request.partition(b"\r\n\r\n")[2] for request in server.requests]
+        # orjson's form: compact, UTF-8 as is; the standard library's for the two it could not write
+        assert bodies[0] == ('{"channel":"C1","blocks":[{"type":"section","text":{"type":"mrkdwn",'
+                             '"text":"👍 réglé"}}]}').encode()
+        assert json.loads(bodies[2])["text"] == "bad \ud800 paste" and b"\\ud800" in bodies[2]
+        assert json.loads(bodies[3])["n"] == 2**70
+    finally:
+        server.close()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import http.client
 import io
-import json
 import re
 import select
 import socket
@@ -27,6 +26,8 @@ from urllib.request import Request
 import httptools
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackRequestError
+
+from bot.slack.json_codec import encode, use_orjson
 
 STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError, ConnectionAbortedError,
          ssl.SSLEOFError, ssl.SSLZeroReturnError)
@@ -200,7 +201,7 @@ class KeptConnections:
 
     def post_json(self, url: str, payload: dict, timeout: float = 10) -> int:
         """POST a JSON payload (a response_url answer); the HTTP status."""
-        body = json.dumps(payload).encode()
+        body = encode(payload)
         return self.post(url, body, {"Content-Type": "application/json;charset=utf-8"}, timeout).status
 
 
@@ -219,6 +220,7 @@ class KeptWebClient(WebClient):
     def __init__(self, *args, connections: KeptConnections, **kwargs) -> None:
         kwargs.setdefault("ssl", connections.ssl)
         super().__init__(*args, **kwargs)
+        use_orjson()
         self.connections = connections
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict:
