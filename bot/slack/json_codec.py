@@ -1,7 +1,7 @@
-"""slack_sdk's WebClient encodes every call's JSON body and decodes every reply through its module's `json`;
-`use_orjson()` points that name at orjson, which does both several times faster (a card's 2 kB body and
-Slack's reply, which carries the posted message back, were a third of the cost of a post:
-docs/benchmarks.md). Everything else about the call stays slack_sdk's own.
+"""slack_sdk's WebClient encodes every call's JSON body and decodes every reply through its module's `json`,
+and Bolt parses every request body through its own; `use_orjson()` points both names at orjson, which does
+the work several times faster (a card's 2 kB body and Slack's reply, which carries the posted message back,
+were a third of the cost of a post: docs/benchmarks.md). Everything else stays slack_sdk's and Bolt's own.
 
 What orjson cannot encode (a lone surrogate from a hostile paste, an integer past 64 bits) or decode goes
 through the standard library as before, so no call fails for it and a garbled reply raises the same error.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import orjson
+from slack_bolt.request import internals as bolt_request
 from slack_sdk.web import base_client
 
 _OPTIONS = orjson.OPT_NON_STR_KEYS   # as json.dumps, which writes {1: …} as {"1": …}
@@ -50,5 +51,6 @@ def encode(obj) -> bytes:
 
 
 def use_orjson() -> None:
-    """Make this process's WebClients encode and decode with orjson (idempotent)."""
+    """Make this process's WebClients and Bolt's request parsing use orjson (idempotent)."""
     base_client.json = OrjsonCodec
+    bolt_request.json = OrjsonCodec

@@ -66,6 +66,18 @@ def test_a_paste_signed_more_than_five_minutes_ago_is_401_and_not_answered(serve
     assert [c.args["thread_ts"] for c in answered] == ["1700009100.000002"]
 
 
+def test_a_paste_with_a_lone_surrogate_escape_is_read_and_answered(server, slack, fake):
+    """orjson refuses "\\ud800" (no character), the standard library reads it: Bolt's parse falls back, and
+    the paste is answered like any other."""
+    body = json.dumps({"type": "event_callback", "event_id": "EvSurrogate", "team_id": "T0001",
+                       "event": message("INT771 Export Error \ud800 batches closed", ts="1700009200.000001")})
+    assert "\\ud800" in body
+    assert slack.send(body.encode(), "application/json")[0] == 200
+    answered = fake.wait_for("chat.postMessage")
+    assert [(c.args["thread_ts"], c.args["blocks"][0]["text"]["text"]) for c in answered] == [
+        ("1700009200.000001", "INT771 Export Error")]
+
+
 def test_the_http_edge_cannot_be_built_without_the_signing_secret():
     from bot.slack.http import FixitRequestHandler
 
