@@ -250,8 +250,10 @@ class Matcher:
         mentions = self.kb.codes.find(cleaned, limits.MAX_CODE_SHAPES)
         paste = self._paste_path(cleaned, [m for m in mentions if splits_paste(m, self.kb.language)])
         opening = cleaned[:limits.MAX_QUESTION_CHARS]
-        # the systems the words name, not the "xero" of "xero 45"
-        systems = self.questions.systems_in(self.kb.codes.strip(cleaned[:limits.MAX_WORDING_CHARS]))
+        # the systems the words name, not the "xero" of "xero 45"; written as `_paste_path` writes a part
+        # (";" is no word), so that a paste without codes is masked once (`mask` remembers)
+        systems = self.questions.systems_in(
+            self.kb.codes.strip(cleaned[:limits.MAX_WORDING_CHARS]).replace("\n", " ;\n"))
         if any(h.how == "message" for h in paste.answers) or any(
                 m.canonical and m.code in self.index.codes for m in mentions):
             # the text holds a message or a canonical code outright: its words need no searching (a code
