@@ -235,6 +235,10 @@ class FakeSlack(LoopbackServer):
         with self._lock:
             return [c for c in self.calls if c.method == method]
 
+    def posts_in(self, thread_ts: str) -> list[Call]:
+        """The messages posted in one thread."""
+        return [c for c in self.of("chat.postMessage") if c.args.get("thread_ts") == thread_ts]
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 10.0) -> list[Call]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

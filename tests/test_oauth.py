@@ -94,10 +94,6 @@ def send(server, body: dict):
     return SlackSender(server.url).send(json.dumps(body).encode(), "application/json")
 
 
-def posts_in(fake: FakeSlack, ts: str) -> list:
-    return [c for c in fake.of("chat.postMessage") if c.args.get("thread_ts") == ts]
-
-
 def test_install_redirects_to_slack_with_the_client_id_scopes_and_a_state(browser, fake):
     status, headers, _ = browser.get("/slack/install")
     assert status == 302 and headers["Location"].startswith(AUTHORIZE + "?")
@@ -114,8 +110,8 @@ def test_two_teams_installed_through_the_flow_are_each_answered_with_their_own_t
     assert {"T0AAA", "T0BBB"} <= set(tokens)
     send(server, event_for("T0AAA", "INT771", "1700090000.000001"))
     send(server, event_for("T0BBB", "NS0012", "1700090000.000002"))
-    eventually(lambda: posts_in(fake, "1700090000.000001") and posts_in(fake, "1700090000.000002"))
-    (a,), (b,) = posts_in(fake, "1700090000.000001"), posts_in(fake, "1700090000.000002")
+    eventually(lambda: fake.posts_in("1700090000.000001") and fake.posts_in("1700090000.000002"))
+    (a,), (b,) = fake.posts_in("1700090000.000001"), fake.posts_in("1700090000.000002")
     assert a.token.startswith("xoxe.xoxb-T0AAA-") and b.token.startswith("xoxe.xoxb-T0BBB-")
 
 
@@ -138,7 +134,7 @@ def test_each_team_sees_only_its_own_statistics(browser, fake, server):
     send(server, event_for("T0CCC", "INT035", "1700090001.000001", channel="C0CCC"))
     send(server, event_for("T0CCC", "our exports keep failing with some error nobody has seen before",
                            "1700090001.000002", channel="C0CCC", event_type="app_mention"))
-    eventually(lambda: posts_in(fake, "1700090001.000001") and posts_in(fake, "1700090001.000002"))
+    eventually(lambda: fake.posts_in("1700090001.000001") and fake.posts_in("1700090001.000002"))
     runtime = server.runtime
     fixit, store = runtime.reloader.current, runtime.store
     mine, theirs = (json.dumps(home_view(fixit, store, team=t)) for t in ("T0CCC", "T0DDD"))
@@ -149,7 +145,7 @@ def test_each_team_sees_only_its_own_statistics(browser, fake, server):
 def test_tokens_revoked_removes_the_installation_and_the_team_is_not_answered(browser, fake, server):
     browser.install(fake, Team("T0REV"))
     send(server, event_for("T0REV", "INT771", "1700090002.000001"))
-    eventually(lambda: posts_in(fake, "1700090002.000001"))
+    eventually(lambda: fake.posts_in("1700090002.000001"))
     revoked = envelope({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UT0REVBOT"]}})
     revoked.update(team_id="T0REV", authorizations=[{"team_id": "T0REV", "enterprise_id": None}])
     assert send(server, revoked)[0] == 200
@@ -157,13 +153,13 @@ def test_tokens_revoked_removes_the_installation_and_the_team_is_not_answered(br
     eventually(lambda: store.find_bot(enterprise_id=None, team_id="T0REV") is None)
     send(server, event_for("T0REV", "INT771", "1700090002.000002"))
     fake.settle(1.0)
-    assert posts_in(fake, "1700090002.000002") == []
+    assert fake.posts_in("1700090002.000002") == []
 
 
 def test_an_uninstalled_team_loses_its_installation_and_its_data(browser, fake, server):
     browser.install(fake, Team("T0BYE"))
     send(server, event_for("T0BYE", "INT771", "1700090003.000001", channel="C0BYE"))
-    eventually(lambda: posts_in(fake, "1700090003.000001"))
+    eventually(lambda: fake.posts_in("1700090003.000001"))
     assert server.runtime.store.most_answered(team="T0BYE")
     gone = envelope({"type": "app_uninstalled"})
     gone.update(team_id="T0BYE", authorizations=[{"team_id": "T0BYE", "enterprise_id": None}])
@@ -175,8 +171,8 @@ def test_an_uninstalled_team_loses_its_installation_and_its_data(browser, fake, 
 def test_a_rotating_token_about_to_expire_is_refreshed_before_answering(browser, fake, server):
     browser.install(fake, Team("T0ROT", expires_in=60))   # Bolt refreshes tokens that expire within 2 hours
     send(server, event_for("T0ROT", "INT771", "1700090004.000001"))
-    eventually(lambda: posts_in(fake, "1700090004.000001"))
-    (post,) = posts_in(fake, "1700090004.000001")
+    eventually(lambda: fake.posts_in("1700090004.000001"))
+    (post,) = fake.posts_in("1700090004.000001")
     refreshes = [c for c in fake.of("oauth.v2.access") if c.args.get("grant_type") == "refresh_token"]
     assert refreshes and post.token == "xoxe.xoxb-T0ROT-2"
 
@@ -185,8 +181,8 @@ def test_an_org_wide_install_answers_every_workspace_of_the_org(browser, fake, s
     assert browser.install(fake, Team("E0ORG", enterprise="E0ORG", org_wide=True)) == 200
     send(server, event_for("T0ORGA", "INT771", "1700090005.000001", enterprise="E0ORG", org_wide=True))
     send(server, event_for("T0ORGB", "NS0012", "1700090005.000002", enterprise="E0ORG", org_wide=True))
-    eventually(lambda: posts_in(fake, "1700090005.000001") and posts_in(fake, "1700090005.000002"))
-    assert {p.token for ts in ("1700090005.000001", "1700090005.000002") for p in posts_in(fake, ts)} == {
+    eventually(lambda: fake.posts_in("1700090005.000001") and fake.posts_in("1700090005.000002"))
+    assert {p.token for ts in ("1700090005.000001", "1700090005.000002") for p in fake.posts_in(ts)} == {
         "xoxe.xoxb-E0ORG-1"}
 
 
@@ -195,7 +191,7 @@ def test_an_org_wide_installs_app_home_shows_only_that_workspaces_statistics(bro
     browser.install(fake, Team("E0HOME", enterprise="E0HOME", org_wide=True))
     send(server, event_for("T0HOMEA", "INT088", "1700090009.000001", enterprise="E0HOME", org_wide=True))
     send(server, event_for("T0HOMEB", "ONL888", "1700090009.000002", enterprise="E0HOME", org_wide=True))
-    eventually(lambda: posts_in(fake, "1700090009.000001") and posts_in(fake, "1700090009.000002"))
+    eventually(lambda: fake.posts_in("1700090009.000001") and fake.posts_in("1700090009.000002"))
     fake.forget_calls()
     opened = envelope({"type": "app_home_opened", "user": "U0HOMEA", "channel": "D0HOME", "tab": "home"})
     opened.update(team_id="T0HOMEA", enterprise_id="E0HOME", authorizations=[
@@ -212,8 +208,8 @@ def test_in_a_shared_channel_the_receiving_teams_installation_answers(browser, f
     browser.install(fake, Team("T0HOST"))
     # someone of T0GUEST (which has not installed Fixit) writes in a channel shared with T0HOST
     send(server, event_for("T0GUEST", "INT771", "1700090006.000001", installed_for="T0HOST"))
-    eventually(lambda: posts_in(fake, "1700090006.000001"))
-    (post,) = posts_in(fake, "1700090006.000001")
+    eventually(lambda: fake.posts_in("1700090006.000001"))
+    (post,) = fake.posts_in("1700090006.000001")
     assert post.token.startswith("xoxe.xoxb-T0HOST-")
 
 
@@ -231,9 +227,9 @@ def test_a_team_admin_sets_a_channels_mode_with_fixit_config(browser, fake, serv
     assert "I now run *off*" in json.loads(body)["blocks"][0]["text"]["text"]
     send(server, event_for("T0CFG", "INT771", "1700090007.000001", channel="C0CFG"))
     send(server, event_for("T0CFG", "INT771", "1700090007.000002", channel="C0OTHER"))
-    eventually(lambda: posts_in(fake, "1700090007.000002"))
+    eventually(lambda: fake.posts_in("1700090007.000002"))
     fake.settle()
-    assert posts_in(fake, "1700090007.000001") == []
+    assert fake.posts_in("1700090007.000001") == []
     status, body = config("config", "UNOTADMIN", "c2")
     assert "I run *off*" in json.loads(body)["blocks"][0]["text"]["text"]
 
@@ -255,8 +251,8 @@ def test_two_instances_on_one_postgresql_share_installations(fake, tmp_path):
         assert Browser(first.url.removesuffix("/slack/events")).install(fake, Team("T0PGA")) == 200
         ts = f"{time.time():.6f}"   # the database outlives the run: a thread of its own
         send(second, {**event_for("T0PGA", "INT771", ts), "event_id": f"EvPG{ts}"})
-        eventually(lambda: posts_in(fake, ts))
-        assert posts_in(fake, ts)[0].token.startswith("xoxe.xoxb-T0PGA-")
+        eventually(lambda: fake.posts_in(ts))
+        assert fake.posts_in(ts)[0].token.startswith("xoxe.xoxb-T0PGA-")
     finally:
         first.close()
         second.close()
@@ -279,7 +275,7 @@ def test_another_instances_revocation_is_seen_and_an_outage_answers_known_teams(
     try:
         assert Browser(first.url.removesuffix("/slack/events")).install(fake, Team("T0TWO")) == 200
         send(second, event_for("T0TWO", "INT771", "1700090010.000001"))
-        eventually(lambda: posts_in(fake, "1700090010.000001"))
+        eventually(lambda: fake.posts_in("1700090010.000001"))
 
         second.runtime.app.installation_store.keep_seconds = 0   # read again each time: fall back only on failure
         engine = create_engine(url, connect_args={"timeout": 30})   # the servers write the same file meanwhile
@@ -287,7 +283,7 @@ def test_another_instances_revocation_is_seen_and_an_outage_answers_known_teams(
             conn.execute(text("ALTER TABLE slack_bots RENAME TO slack_bots_away"))
             conn.execute(text("ALTER TABLE slack_installations RENAME TO slack_installations_away"))
         send(second, event_for("T0TWO", "INT771", "1700090010.000002"))
-        eventually(lambda: posts_in(fake, "1700090010.000002"), timeout=30)
+        eventually(lambda: fake.posts_in("1700090010.000002"), timeout=30)
         with engine.begin() as conn:
             conn.execute(text("ALTER TABLE slack_bots_away RENAME TO slack_bots"))
             conn.execute(text("ALTER TABLE slack_installations_away RENAME TO slack_installations"))
@@ -300,7 +296,7 @@ def test_another_instances_revocation_is_seen_and_an_outage_answers_known_teams(
             enterprise_id=None, team_id="T0TWO") is None)
         send(second, event_for("T0TWO", "INT771", "1700090010.000003"))
         fake.settle(1.0)
-        assert posts_in(fake, "1700090010.000003") == []
+        assert fake.posts_in("1700090010.000003") == []
     finally:
         first.close()
         second.close()

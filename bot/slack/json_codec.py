@@ -1,7 +1,7 @@
 """slack_sdk's WebClient encodes every call's JSON body and decodes every reply through its module's `json`,
 and Bolt parses every request body through its own; `use_orjson()` points both names at orjson, which does
-the work several times faster (a card's 2 kB body and Slack's reply, which carries the posted message back,
-were a third of the cost of a post: docs/benchmarks.md). Everything else stays slack_sdk's and Bolt's own.
+the work several times faster (a card's body, and Slack's reply, which carries the posted message back:
+the figures are in docs/benchmarks.md). Everything else stays slack_sdk's and Bolt's own.
 
 What orjson cannot encode (a lone surrogate from a hostile paste, an integer past 64 bits) or decode goes
 through the standard library as before, so no call fails for it and a garbled reply raises the same error.
@@ -19,11 +19,10 @@ _OPTIONS = orjson.OPT_NON_STR_KEYS   # as json.dumps, which writes {1: …} as {
 
 
 class OrjsonCodec:
-    """The part of the `json` module slack_sdk's base client uses: dumps, loads, decoder.JSONDecodeError
-    (orjson's decode error is a subclass of it)."""
+    """The part of the `json` module slack_sdk's base client and Bolt use: dumps, loads, and
+    decoder.JSONDecodeError (orjson's decode error is a subclass of it)."""
 
     decoder = json.decoder
-    JSONDecodeError = json.JSONDecodeError
 
     @staticmethod
     def dumps(obj, **kwargs) -> bytes | str:

@@ -28,17 +28,6 @@ def raw_post(server, body: bytes, headers: dict) -> tuple[int, bytes, float]:
         conn.close()
 
 
-def answers_in(fake, thread_ts: str, timeout: float = 10.0) -> list:
-    """The posts in one thread, once there is one (a post answering an earlier test may still arrive)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = [c for c in fake.of("chat.postMessage") if c.args.get("thread_ts") == thread_ts]
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"no answer in thread {thread_ts}")
-
-
 def test_an_oversized_body_is_refused_unread_and_unlogged(server, slack, fake, caplog):
     caplog.set_level(logging.DEBUG)
     big = b'{"type": "event_callback", "event": {"text": "' + b"A" * (5 * MAX_BODY_BYTES) + b'"}}'
@@ -54,9 +43,10 @@ def test_an_oversized_body_is_refused_unread_and_unlogged(server, slack, fake, c
     conn.endheaders()
     assert conn.getresponse().status == 413
     conn.close()
-    # the app still answers afterwards
+    # the app still answers afterwards (waited for: an answer still on its way would land in the next test)
+    answered = fake.expect_answer("1700009000.000001")
     assert slack.event(message("INT771", ts="1700009000.000001"))[0] == 200
-    assert answers_in(fake, "1700009000.000001")
+    assert answered.wait(10)
 
 
 def test_a_badly_signed_request_is_401_and_its_body_never_logged(server, slack, caplog):
@@ -73,10 +63,11 @@ def test_a_paste_signed_more_than_five_minutes_ago_is_401_and_not_answered(serve
     body = json.dumps({"type": "event_callback", "event_id": "EvStale", "team_id": "T0001",
                        "event": message("INT771 Export Error: Export not completed.", ts="1700009100.000001")})
     assert slack.send(body.encode(), "application/json", timestamp=int(time.time()) - 6 * 60)[0] == 401
+    answered = fake.expect_answer("1700009100.000002")
     assert slack.event(message("INT771", ts="1700009100.000002"))[0] == 200
-    assert answers_in(fake, "1700009100.000002")
+    assert answered.wait(10)
     fake.settle()
-    assert not [c for c in fake.of("chat.postMessage") if c.args.get("thread_ts") == "1700009100.000001"]
+    assert fake.posts_in("1700009100.000001") == []
 
 
 def test_a_paste_with_a_lone_surrogate_escape_is_read_and_answered(server, slack, fake):
@@ -85,9 +76,11 @@ def test_a_paste_with_a_lone_surrogate_escape_is_read_and_answered(server, slack
     body = json.dumps({"type": "event_callback", "event_id": "EvSurrogate", "team_id": "T0001",
                        "event": message("INT771 Export Error \ud800 batches closed", ts="1700009200.000001")})
     assert "\\ud800" in body
+    answered = fake.expect_answer("1700009200.000001")
     assert slack.send(body.encode(), "application/json")[0] == 200
-    answered = answers_in(fake, "1700009200.000001")
-    assert [c.args["blocks"][0]["text"]["text"] for c in answered] == ["INT771 Export Error"]
+    assert answered.wait(10)
+    assert [c.args["blocks"][0]["text"]["text"] for c in fake.posts_in("1700009200.000001")] == [
+        "INT771 Export Error"]
 
 
 def test_the_http_edge_cannot_be_built_without_the_signing_secret():
