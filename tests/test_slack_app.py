@@ -6,7 +6,7 @@ import json
 import time
 
 import pytest
-from slack_harness import BOT_USER, SECRET, FixitServer, SlackSender, eventually, message
+from slack_harness import BOT_USER, SECRET, FixitServer, SlackSender, envelope, eventually, message
 
 from bot.answer import Where
 from bot.settings import Settings
@@ -354,3 +354,27 @@ def test_a_description_gets_the_card_and_its_first_screen_is_short(fake, slack):
     (response,) = fake.wait_for("response_url")
     full = "\n".join(b["text"]["text"] for b in response.args["blocks"] if b["type"] == "section")
     assert response.args["replace_original"] and "Why it happens" in full and "*FAQ*" in full
+
+
+def test_a_request_gets_bolts_own_context_with_the_kept_client(runtime):
+    """`FixitApp` sets up a request as Bolt's App does (the same keys, the same logger, token and runner), but
+    hands it the kept client for the token instead of building a new WebClient per request. Run against each
+    Bolt release installed: a key Bolt adds to its context fails this."""
+    from slack_bolt import App
+    from slack_bolt.request import BoltRequest
+    from slack_sdk import WebClient
+
+    from bot.slack.transport import KeptWebClient
+
+    body = json.dumps(envelope(message(INT771, ts=new_ts())))
+    ours, bolts = (BoltRequest(body=body, headers={"content-type": "application/json"}) for _ in range(2))
+    runtime.app._init_context(ours)
+    App._init_context(runtime.app, bolts)
+    assert set(ours.context) == set(bolts.context)
+    for key in set(bolts.context) - {"client"}:
+        assert ours.context[key] == bolts.context[key], key
+    assert type(bolts.context.client) is WebClient
+    assert isinstance(ours.context.client, KeptWebClient)
+    assert ours.context.client is runtime.clients.for_token("xoxb-test", ours.context.team_id)
+    assert (ours.context.client.token, ours.context.client.base_url) == (bolts.context.client.token,
+                                                                         bolts.context.client.base_url)

@@ -14,9 +14,10 @@ from pathlib import Path
 from threading import Event
 
 from slack_bolt import App
-from slack_bolt.logger import get_bolt_logger
+from slack_bolt.logger import get_bolt_app_logger, get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware import Middleware
+from slack_bolt.request import BoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
@@ -190,15 +191,16 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
     quiet_bolt_about_its_client()
     # listeners wait on the database and the Slack API, but matching holds the GIL: a few threads
     executor = ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="fixit")
-    app = App(signing_secret=settings.signing_secret or None, client=client, process_before_response=False,
-              listener_executor=executor, oauth_settings=oauth_settings(settings, client) if settings.oauth else None,
-              # the HTTP edge checks every request's signature before Bolt reads it (bot/slack/http.py), and
-              # Socket Mode's requests are not signed: Bolt's own check would hash each body a second time
-              request_verification_enabled=False,
-              # middleware for what Fixit does not use (say/respond/complete objects, custom-function
-              # tokens, the AI-assistant threads), built for every request otherwise
-              attaching_conversation_kwargs_enabled=False, attaching_function_token_enabled=False,
-              ignoring_self_assistant_message_events_enabled=False)
+    app = FixitApp(clients, signing_secret=settings.signing_secret or None, client=client,
+                   process_before_response=False, listener_executor=executor,
+                   oauth_settings=oauth_settings(settings, client) if settings.oauth else None,
+                   # the HTTP edge checks every request's signature before Bolt reads it (bot/slack/http.py), and
+                   # Socket Mode's requests are not signed: Bolt's own check would hash each body a second time
+                   request_verification_enabled=False,
+                   # middleware for what Fixit does not use (say/respond/complete objects, custom-function
+                   # tokens, the AI-assistant threads), built for every request otherwise
+                   attaching_conversation_kwargs_enabled=False, attaching_function_token_enabled=False,
+                   ignoring_self_assistant_message_events_enabled=False)
 
     app.use(Provide(delivery, clients))
 
@@ -222,10 +224,32 @@ def build_runtime(settings: Settings, watch: bool = True, mode: str = "") -> Run
     return Runtime(app, answerer, delivery, reloader, store, clients, identity, executor)
 
 
+class FixitApp(App):
+    """Bolt's App, handing each request the kept client for its token where Bolt would build a new WebClient
+    (with a lookup of four proxy variables in the environment) for every request, only to have `Provide`
+    replace it. With one fixed token nothing changes a request's client. With OAuth (no fixed token) Bolt's
+    own way stays: its authorization writes the installation's token into that request's new client."""
+
+    def __init__(self, clients: KeptClients, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.kept_clients = clients
+
+    def _init_context(self, req: BoltRequest) -> None:
+        if self._token is None:
+            super()._init_context(req)
+            return
+        # what Bolt's own `_init_context` sets (tests/test_runtime.py compares the two on every Bolt release)
+        context = req.context
+        context["logger"] = get_bolt_app_logger(app_name=self.name, base_logger=self._base_logger)
+        context["token"] = self._token
+        context["client"] = self.kept_clients.for_token(self._token, context.team_id)
+        context["listener_runner"] = self.listener_runner
+
+
 class Provide(Middleware):
-    """Every listener's answer layer, and the kept client for its token in place of the new WebClient Bolt
-    builds for each request. A Middleware subclass, not a function: for a function Bolt builds every keyword
-    argument a middleware could ask for, on every request."""
+    """Every listener's answer layer; with OAuth, the kept client for the installation's token in place of
+    the new WebClient Bolt built for the request (`FixitApp`). A Middleware subclass, not a function: for a
+    function Bolt builds every keyword argument a middleware could ask for, on every request."""
 
     def __init__(self, delivery: Delivery, clients: KeptClients) -> None:
         self.delivery, self.clients = delivery, clients
@@ -233,7 +257,7 @@ class Provide(Middleware):
     def process(self, *, req, resp, next):  # noqa: A002 (Bolt passes `next` by that name)
         context = req.context
         context["delivery"] = self.delivery
-        if context.bot_token:
+        if context.bot_token and not isinstance(context.client, KeptWebClient):
             context["client"] = self.clients.for_token(context.bot_token, context.team_id)
         return next()
 
