@@ -12,7 +12,7 @@ from pathlib import Path
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from bot.kb.language import phrases_by_first_word
+from bot.kb.language import first_word_positions, phrases_by_first_word
 from bot.kb.model import Problem
 from bot.kb.yaml_errors import compose_yaml
 
@@ -88,14 +88,15 @@ class Systems:
         words = list(words)
         alone: set[str] = set()
         shared: set[str] = set()
-        i = 0
-        while i < len(words):
-            for name, reached in self._by_first_word.get(words[i], ()):
+        free = 0  # the first word not inside a name already found
+        for i in first_word_positions(words, self._by_first_word):
+            if i < free:
+                continue
+            for name, reached in self._by_first_word[words[i]]:
                 if tuple(words[i:i + len(name)]) == name:
                     (alone if len(reached) == 1 else shared).update(reached)
-                    i += len(name) - 1
+                    free = i + len(name)
                     break
-            i += 1
         if shared and not shared & alone:
             alone |= shared
         return alone

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.codes import HYPHENATED, LOWER, OCR, SHORT, SPACED, CodeMention
 from bot.kb import KnowledgeBase
+from bot.kb.language import first_word_positions
 from bot.match.hit import Hit
 from bot.match.limits import MAX_WORDING_CHARS
 from bot.match.retrieval import Found
@@ -89,11 +90,9 @@ class Evidence:
 def phrase_count(words: list[str], by_first: dict[str, tuple[tuple[str, ...], ...]]) -> int:
     """How many times any of the phrases occurs in the word sequence (at most once per word it starts at).
     `by_first`: the phrases by first word (`phrases_by_first_word`)."""
-    if by_first.keys().isdisjoint(words):
-        return 0
     count = 0
-    for i, word in enumerate(words):
-        for phrase in by_first.get(word, ()):
+    for i in first_word_positions(words, by_first):
+        for phrase in by_first[words[i]]:
             if tuple(words[i:i + len(phrase)]) == phrase:
                 count += 1
                 break
