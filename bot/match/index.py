@@ -48,8 +48,9 @@ def is_term(word: str) -> bool:
 
 
 def words(masked: str) -> list[str]:
-    """The retrieval terms of a masked text."""
-    return [w for w in map(stem, _TOKEN.findall(masked)) if is_term(w)]
+    """The retrieval terms of a masked text (`is_term`, written out: a call per word costs more than the test)."""
+    return [w for w in map(stem, _TOKEN.findall(masked))
+            if len(w) > 1 and w not in STOPWORDS and not w[0].isdigit() and w != "#"]
 
 
 def tokens(masked: str) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:

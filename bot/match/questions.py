@@ -87,7 +87,8 @@ class QuestionMatcher:
         self.system_words = frozenset(stem(w) for w in kb.systems.name_words)
 
     def systems_in(self, text: str) -> set[str]:
-        return self.systems.named_in([self.index.correct(w) for w in words(mask(text[:MAX_WORDING_CHARS]))])
+        correct = self.index.speller.correct
+        return self.systems.named_in([correct(w) for w in words(mask(text[:MAX_WORDING_CHARS]))])
 
     def rank(self, text: str, entry_ids: set[str] | None = None,
              systems: set[str] | None = None) -> list[tuple[float, Doc]]:
@@ -101,7 +102,8 @@ class QuestionMatcher:
         if not asks_for_help(text):
             return []
         masked = mask(text)
-        read = [self.index.correct(w) for w in words(masked)]
+        correct = self.index.speller.correct
+        read = [correct(w) for w in words(masked)]
         content = set(read) - self.system_words
         if not content:
             return []
