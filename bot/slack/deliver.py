@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import http.client
 import logging
-import uuid
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_sdk import WebClient
@@ -136,7 +136,7 @@ class Delivery:
                    "unfurl_media": False}
         if where.thread_ts:
             message["thread_ts"] = where.thread_ts
-        post_id = uuid.uuid4().hex
+        post_id = os.urandom(16).hex()  # random as uuid4's, without building a UUID object
         message = tag(message, post_id)  # a retry first looks for this id in the conversation
         try:
             # api_call sends what chat_postMessage would; chat_postMessage first walks the blocks for
