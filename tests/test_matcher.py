@@ -168,3 +168,19 @@ def test_the_skip_test_never_underestimates_an_alignment(matcher):
                 assert matcher._could_reach(i, terms, words, ends_cut_off(masked, words), scored.recall - 1e-9), (
                     row["text"], index.docs[i].entry_id, scored.recall)
     assert checked > 1000
+
+
+def test_words_keeps_exactly_the_terms_is_term_keeps():
+    """`words` writes the term test out for speed; it must keep what `is_term` keeps, and nothing else."""
+    import json
+    from pathlib import Path
+
+    from bot.match.index import _TOKEN, is_term, stem, words
+    from bot.match.normalize import mask
+
+    data = Path(__file__).parent / "data"
+    texts = [json.loads(line)["text"] for line in (data / "devset_generated.jsonl").read_text().splitlines()[:400]]
+    texts += ["a 1st # of 42 the qb online's x", "", "#", "i a an to 9am 10 s"]
+    for text in texts:
+        masked = mask(text)
+        assert words(masked) == [w for w in map(stem, _TOKEN.findall(masked)) if is_term(w)], text

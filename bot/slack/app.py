@@ -238,7 +238,7 @@ class FixitApp(App):
         if self._token is None:
             super()._init_context(req)
             return
-        # what Bolt's own `_init_context` sets (tests/test_runtime.py compares the two on every Bolt release)
+        # what Bolt's own `_init_context` sets (tests/test_slack_app.py compares the two, for the Bolt installed)
         context = req.context
         context["logger"] = get_bolt_app_logger(app_name=self.name, base_logger=self._base_logger)
         context["token"] = self._token
