@@ -185,15 +185,13 @@ class SearchIndex:
         for i, doc in enumerate(self.docs):
             self.docs_of[(doc.entry_id, doc.kind)].append(i)
         self.speller = Speller(self.idf, stem)
-
-    def correct(self, word: str) -> str:
-        """The KB word a misspelt word stands for ('permision' -> 'permission'), else the word itself;
-        plurals folded first (`stem`), if the word was not already."""
-        return self.speller.correct(word)
+        # correct(word): the KB word a misspelt word stands for ('permision' -> 'permission'), else the word
+        # itself, plurals folded first (`stem`). The speller's own method, not a wrapper: it runs per word.
+        self.correct = self.speller.correct
 
     def read(self, masked: str) -> tuple[str, ...]:
         """The words of a masked text as the KB reads them: `tokens`, with misspelt words corrected."""
-        correct = self.speller.correct
+        correct = self.correct
         return tuple([correct(w) for w in _TOKEN.findall(masked)])
 
     def query_ids(self, words) -> list[int]:

@@ -87,7 +87,7 @@ class QuestionMatcher:
         self.system_words = frozenset(stem(w) for w in kb.systems.name_words)
 
     def systems_in(self, text: str) -> set[str]:
-        correct = self.index.speller.correct
+        correct = self.index.correct
         return self.systems.named_in([correct(w) for w in words(mask(text[:MAX_WORDING_CHARS]))])
 
     def rank(self, text: str, entry_ids: set[str] | None = None,
@@ -102,7 +102,7 @@ class QuestionMatcher:
         if not asks_for_help(text):
             return []
         masked = mask(text)
-        correct = self.index.speller.correct
+        correct = self.index.correct
         read = [correct(w) for w in words(masked)]
         content = set(read) - self.system_words
         if not content:
