@@ -362,6 +362,9 @@ def cmd_run(args) -> int:
 def cmd_serve(args) -> int:
     import logging
 
+    from bot.slack.allocator import cap_malloc_arenas
+
+    cap_malloc_arenas()  # before the server starts any thread
     from bot.slack.app import ConfigError, serve_http, serve_socket_mode
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

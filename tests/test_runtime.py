@@ -7,6 +7,7 @@ import logging
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 from conftest import KB_DIR, run_cli, write_entry
@@ -203,6 +204,41 @@ def test_old_event_ids_are_pruned(tmp_path):
     assert store.claim_event("Ev1", "C1", "1.1", ["INT771"]) == []  # the thread keeps its answer
 
 
+# SQLite's own count of the memory it holds, after 20 000 claims in a fresh process (other tests' databases
+# would count too in this one)
+SQLITE_MEMORY_AFTER_CLAIMS = """
+import ctypes, sys, _sqlite3
+from bot.store import Store
+store = Store(f"sqlite:///{sys.argv[1]}")
+for n in range(20000):
+    store.claim_event(f"Ev{n:08d}", f"C{n % 50}", f"1700000000.{n:06d}", ["INT771"])
+with store.engine.connect() as conn:
+    pooled = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+claims = store._claim_connection.cursor().execute("PRAGMA cache_size").fetchone()[0]
+used, high = ctypes.c_int64(), ctypes.c_int64()
+ctypes.CDLL(_sqlite3.__file__).sqlite3_status64(0, ctypes.byref(used), ctypes.byref(high), 0)
+print(pooled, claims, used.value)
+"""
+
+
+def test_sqlites_page_cache_stays_small_as_the_database_grows(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    from bot.store import SQLITE_CACHE_KIB
+
+    done = subprocess.run([sys.executable, "-c", SQLITE_MEMORY_AFTER_CLAIMS, str(tmp_path / "grow.db")], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    pooled, claims, used = map(int, done.stdout.split())
+    assert pooled == claims == -SQLITE_CACHE_KIB
+    assert (tmp_path / "grow.db").stat().st_size > 2 * 1024 * SQLITE_CACHE_KIB  # larger than the cache would hold
+    # the cache, and under 1 MiB of SQLite's own (the schema, statements); SQLite's default cache is 2 000 KiB
+    assert used < 1024 * SQLITE_CACHE_KIB + 1024 * 1024
+
+
 def test_serve_with_workers_answers_from_the_kb_given_with_kb(tmp_path, good_entry):
     import subprocess
     import sys
@@ -216,6 +252,7 @@ def test_serve_with_workers_answers_from_the_kb_given_with_kb(tmp_path, good_ent
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": fake.api_url,
            "FIXIT_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "SLACK_APP_TOKEN": ""}
     env.pop("FIXIT_KB_DIR", None)
+    env.pop("MALLOC_ARENA_MAX", None)
     server = subprocess.Popen([sys.executable, "-m", "bot", "serve", "--http", "--host", "127.0.0.1", "--port",
                                str(port), "--workers", "2", "--kb", str(kb_dir)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -232,6 +269,10 @@ def test_serve_with_workers_answers_from_the_kb_given_with_kb(tmp_path, good_ent
         assert status == 200
         posts = fake.wait_for("chat.postMessage", timeout=20)
         assert "INT990" in json.dumps(posts[0].args["blocks"])
+        if sys.platform.startswith("linux"):  # the workers start with the server's cap on malloc arenas
+            workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+            environments = [Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") for pid in workers]
+            assert environments and all(b"MALLOC_ARENA_MAX=2" in e for e in environments)
     finally:
         server.terminate()
         server.wait(timeout=30)
