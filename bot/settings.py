@@ -58,6 +58,7 @@ class Settings:
     drafts_dir: str = ".fixit/drafts"         # FIXIT_DRAFTS_DIR: where "Save as a KB draft" writes
     health_port: int = 0           # Socket Mode: serve /healthz and /readyz on this port; 0: not at all
     health_host: str = "0.0.0.0"
+    cpu_pinning: bool = True       # FIXIT_CPU_PINNING: each server process's threads on one CPU (bot/slack/cpu.py)
     # other apps whose messages Fixit answers like a person's paste: app or bot ids, by channel ("*": every one)
     answer_apps: dict[str, frozenset[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)   # what Settings.load(strict=False) could not use
@@ -166,6 +167,12 @@ class Settings:
         if bad_admins:
             problems.append(f"FIXIT_KB_ADMINS: {', '.join(map(repr, bad_admins))}: write member ids (U0123ABCD, in "
                             f"a profile's ⋯ menu → Copy member ID), comma separated")
+        pinning = get("FIXIT_CPU_PINNING", "on").lower()
+        if pinning in ("on", "off"):
+            settings.cpu_pinning = pinning == "on"
+        else:
+            problems.append(f"FIXIT_CPU_PINNING: {pinning!r}: write on (each server process keeps its threads on "
+                            f"one CPU) or off (the kernel moves them between CPUs)")
         if settings.health_port > 65535:
             problems.append(f"FIXIT_HEALTH_PORT: {settings.health_port} is not a port (1-65535, empty: none)")
         if problems and strict:

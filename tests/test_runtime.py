@@ -273,6 +273,13 @@ def test_serve_with_workers_answers_from_the_kb_given_with_kb(tmp_path, good_ent
             workers = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
             environments = [Path(f"/proc/{pid}/environ").read_bytes().split(b"\0") for pid in workers]
             assert environments and all(b"MALLOC_ARENA_MAX=2" in e for e in environments)
+            if len(os.sched_getaffinity(0)) >= 2:  # and each keeps its threads on a CPU of its own
+                from test_cpu import threads_cpus
+
+                workers = [pid for pid in workers if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+                cpus = [{frozenset(c) for c in threads_cpus(int(pid))} for pid in workers]  # not the resource tracker
+                assert all(len(c) == 1 and len(next(iter(c))) == 1 for c in cpus)
+                assert len(cpus) == 2 and cpus[0] != cpus[1]
     finally:
         server.terminate()
         server.wait(timeout=30)

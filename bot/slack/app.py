@@ -30,6 +30,7 @@ from bot.kb.watch import Reloader
 from bot.pipeline import Fixit
 from bot.settings import Settings
 from bot.slack import install, listeners
+from bot.slack.cpu import share_the_interpreter
 from bot.slack.deliver import Delivery
 from bot.slack.health import probe, serve_probes
 from bot.slack.http import FixitRequestHandler
@@ -300,7 +301,9 @@ def asgi_app(runtime: Runtime) -> FixitRequestHandler:
 def asgi_from_environment():
     """ASGI app factory for uvicorn worker processes: each builds its own runtime from the environment."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return asgi_app(build_runtime(Settings.load(), mode="http"))
+    settings = Settings.load()
+    share_the_interpreter(settings.cpu_pinning)
+    return asgi_app(build_runtime(settings, mode="http"))
 
 
 def serve_http(settings: Settings, host: str, port: int, workers: int = 1) -> None:
@@ -314,6 +317,7 @@ def serve_http(settings: Settings, host: str, port: int, workers: int = 1) -> No
         uvicorn.run("bot.slack.app:asgi_from_environment", factory=True, host=host, port=port, workers=workers,
                     log_level="info", access_log=False)
     else:
+        share_the_interpreter(settings.cpu_pinning)  # before the runtime starts its threads
         app = asgi_app(build_runtime(settings, mode="http"))   # a bad setting stops it here, before "serving"
         log.info("serving /slack/events on http://%s:%d", host, port)
         uvicorn.run(app, host=host, port=port, log_level="info", access_log=False)
@@ -342,6 +346,7 @@ def start_socket_mode(settings: Settings):
 
 
 def serve_socket_mode(settings: Settings) -> None:
+    share_the_interpreter(settings.cpu_pinning)  # before the runtime starts its threads
     runtime, handler, probes = start_socket_mode(settings)
     stop = Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
