@@ -84,7 +84,7 @@ PRUNE_EVERY = 1000         # claims between two prunings of old event ids (Slack
 BUSY_SECONDS = 10          # how long a write waits for a database another process holds
 BUSY_RETRY_SECONDS = 0.0005
 # SQLite's page cache, per connection. Its default (2 000 KiB) fills as the database grows, so a server's memory
-# grew with every claim for its first ~12 000 events; what a claim or a thread lookup reads is a few pages.
+# grew with its claims until the cache was full; what a claim or a thread lookup reads is a few pages.
 SQLITE_CACHE_KIB = 512
 
 
