@@ -43,9 +43,13 @@ def pin_to_one_cpu() -> int | None:
     here = current_cpu()
     order = ([here] if here in allowed else []) + [cpu for cpu in allowed if cpu != here]
     cpu = next((cpu for cpu in order if claimed(cpu)), order[0])  # more workers than CPUs: some share
-    for task in os.listdir("/proc/self/task"):
+    try:
+        tasks = [int(task) for task in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: this thread, and those it starts
+        tasks = [0]
+    for task in tasks:
         try:
-            os.sched_setaffinity(int(task), {cpu})
+            os.sched_setaffinity(task, {cpu})
         except OSError:  # a thread that has just ended
             pass
     log.info("running on CPU %d (FIXIT_CPU_PINNING=off lets the kernel move the threads)", cpu)
