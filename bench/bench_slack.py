@@ -197,8 +197,8 @@ def drive(app: AppUnderTest, fake: FakeSlack, texts: list[str], concurrency: int
         return cpu_seconds(os.getpid(), children=False)
 
     server_before, harness_before = cpu_seconds(app.process.pid), harness_cpu()
-    # This process is the load generator and the fake Slack: a full collection of its garbage stopped both
-    # for over 100 ms, time the latencies counted against the server. It collects between blocks instead.
+    # This process is the load generator and the fake Slack: a full collection of its garbage stops both, and
+    # the latencies would count that pause against the server (docs/benchmarks.md). It collects between blocks.
     gc.disable()
     try:
         start = time.perf_counter()

@@ -380,6 +380,17 @@ class SlackSender:
     def event(self, event: dict, event_id: str | None = None, **kw) -> tuple[int, bytes]:
         return self.send(json.dumps(envelope(event, event_id)).encode(), "application/json", **kw)
 
+    def event_once_listening(self, event: dict, wait: float = 20) -> int:
+        """`event`, sent as soon as the server listens (a served process logs "serving" just before uvicorn
+        binds its port, and workers listen once they have loaded the KB): the HTTP status."""
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return self.event(event)[0]
+            except OSError:
+                assert time.monotonic() < deadline, f"nothing listens on {self.url} after {wait} s"
+                time.sleep(0.1)
+
     def command(self, text: str, response_url: str, channel: str = "C0001", user: str = "U0001",
                 command: str = "/fixit", trigger_id: str = "", team: str = "T0001",
                 channel_name: str = "") -> tuple[int, bytes]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -38,15 +37,8 @@ def threads_cpus(pid: int) -> list[set[int]]:
 
 
 def answered_one_paste(port: int, fake) -> None:
-    sender, deadline = SlackSender(f"http://127.0.0.1:{port}/slack/events"), time.monotonic() + 20
-    while True:  # "serving" is logged just before uvicorn listens
-        try:
-            status, _ = sender.event(message("INT771", ts="1700000001.000001"))
-            break
-        except OSError:
-            assert time.monotonic() < deadline, "the server does not listen"
-            time.sleep(0.1)
-    assert status == 200
+    sender = SlackSender(f"http://127.0.0.1:{port}/slack/events")
+    assert sender.event_once_listening(message("INT771", ts="1700000001.000001")) == 200
     fake.wait_for("chat.postMessage", timeout=20)
 
 

@@ -2,8 +2,8 @@
 
 glibc gives threads their own arenas (up to 8 per core) as they contend for malloc, and each arena keeps the
 freed memory of its threads. In a server whose listener, posting and store threads take turns under the GIL,
-that fragmentation showed as memory growing for tens of thousands of events (docs/benchmarks.md). Python's
-GIL already serialises most allocations, so fewer arenas cost no speed here.
+that fragmentation showed as memory that kept growing long after the caches were full (docs/benchmarks.md).
+Python's GIL already serialises most allocations, so fewer arenas cost no speed here.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ posting lanes, the store's claims) hand the GIL to each other many times per eve
   server process keeps its threads on the CPU it is running on when it starts, unless another worker of the
   same server holds that one already (FIXIT_CPU_PINNING=off leaves them to the kernel).
 - A thread back from the database or the network waits for the GIL until the thread matching a paste has
-  held it for the switch interval. A claim comes back several times (each SQLite step releases the GIL), so
-  with Python's 5 ms it waited behind matching for tens of ms; GIL_SWITCH_SECONDS shortens each wait.
+  held it for the switch interval. A claim comes back several times (each SQLite step releases the GIL) and
+  waits each time; GIL_SWITCH_SECONDS, shorter than Python's default, shortens each wait.
 """
 
 from __future__ import annotations
