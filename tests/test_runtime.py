@@ -271,8 +271,15 @@ def test_serve_with_workers_answers_from_the_kb_given_with_kb(tmp_path, good_ent
                 from test_cpu import threads_cpus
 
                 workers = [pid for pid in workers if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-                cpus = [{frozenset(c) for c in threads_cpus(int(pid))} for pid in workers]  # not the resource tracker
-                assert all(len(c) == 1 and len(next(iter(c))) == 1 for c in cpus)
+
+                def cpus_of_workers():  # not the resource tracker
+                    return [{frozenset(c) for c in threads_cpus(int(pid))} for pid in workers]
+
+                deadline = time.monotonic() + 30  # the worker that did not answer may still be starting
+                while not all(len(c) == 1 and len(next(iter(c))) == 1 for c in cpus_of_workers()):
+                    assert time.monotonic() < deadline, cpus_of_workers()
+                    time.sleep(0.1)
+                cpus = cpus_of_workers()
                 assert len(cpus) == 2 and cpus[0] != cpus[1]
     finally:
         server.terminate()

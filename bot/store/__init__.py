@@ -30,6 +30,9 @@ from sqlalchemy import (
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.exc import OperationalError
 
+from bot.store.checkpoint import Checkpointer
+from bot.store.group_commit import GroupCommit
+
 metadata = MetaData()
 
 events = Table(
@@ -86,6 +89,7 @@ BUSY_RETRY_SECONDS = 0.0005
 # SQLite's page cache, per connection. Its default (2 000 KiB) fills as the database grows, so a server's memory
 # grew with its claims until the cache was full; what a claim or a thread lookup reads is a few pages.
 SQLITE_CACHE_KIB = 512
+CHECKPOINT_EVERY = 50      # commits of claims between two checkpoints of the WAL on their own thread
 
 
 def _sqlite_pragmas(connection, _record) -> None:
@@ -147,6 +151,8 @@ class Store:
         self._write_lock = threading.Lock() if self._sqlite else nullcontext()
         self._driver_error = self.engine.dialect.loaded_dbapi.OperationalError
         self._claim_connection = None
+        self._checkpointer = Checkpointer(self.engine.raw_connection, CHECKPOINT_EVERY)
+        self._claims_writer = GroupCommit(self._claims_together, idle=self._checkpointer.start)
         self._transaction(metadata.create_all)
         self._transaction(add_team_columns)
         self.retention_seconds = retention_days * 86400
@@ -172,19 +178,28 @@ class Store:
     def _claim_transaction(self, work: Callable):
         """Like `_transaction`, but `work(cursor)` gets the driver's cursor: claims are made for every answer,
         and SQLAlchemy's per-statement machinery costs about twice the inserts themselves. With SQLite, claims
-        share one connection, used only under the write lock (no pool round trip per claim)."""
+        are made by one writer thread on one connection, the waiting ones in one transaction (group_commit.py)."""
+        if self._sqlite:
+            return self._claims_writer.run(work)
+
+        def attempt():
+            connection = self.engine.raw_connection()
+            try:
+                return _commit(connection, work)
+            finally:
+                connection.close()  # back to the pool
+        return self._retrying(attempt)
+
+    def _claims_together(self, works: list[Callable]) -> list:
+        """The writer thread's transaction: every work in `works` on the claims' connection, committed once."""
         def attempt():
             with self._write_lock:
-                if self._sqlite:
-                    if self._claim_connection is None:
-                        self._claim_connection = self.engine.raw_connection()
-                    return _commit(self._claim_connection, work)
-                connection = self.engine.raw_connection()
-                try:
-                    return _commit(connection, work)
-                finally:
-                    connection.close()  # back to the pool
-        return self._retrying(attempt)
+                if self._claim_connection is None:
+                    self._claim_connection = self.engine.raw_connection()
+                return _commit(self._claim_connection, lambda cursor: [work(cursor) for work in works])
+        results = self._retrying(attempt)
+        self._checkpointer.committed()
+        return results
 
     def _retrying(self, attempt: Callable):
         deadline = time.monotonic() + BUSY_SECONDS
