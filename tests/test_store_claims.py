@@ -1,5 +1,5 @@
-"""Claims on SQLite: made by one writer thread, the waiting ones committed together; the WAL checkpointed
-on a thread of its own. Real database files throughout."""
+"""Claims on SQLite: the waiting ones committed together; the WAL checkpointed on a thread of its own. Real
+database files throughout."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ def wait_until(condition, seconds: float = 10.0) -> None:
 
 
 def claim_while_the_database_is_held(store: Store, claims: list) -> list:
-    """Start every claim in `claims` (callables) on its own thread while this thread holds the store's write
-    lock, let go once all of them are waiting for the writer, and return their outcomes (a value or the
-    error raised) in order."""
+    """Make the first claim in `claims` (callables) while this thread holds the store's write lock, then start
+    the others, each on its own thread, let go once all of them are waiting, and return their outcomes (a
+    value or the error raised) in order."""
     outcomes: list = [None] * len(claims)
 
     def claim(n: int) -> None:
@@ -33,11 +33,13 @@ def claim_while_the_database_is_held(store: Store, claims: list) -> list:
             outcomes[n] = error
 
     threads = [threading.Thread(target=claim, args=(n,)) for n in range(len(claims))]
+    group = store._group_commit
     with store._write_lock:
-        for thread in threads:
+        threads[0].start()  # it leads: takes its claim and waits for the database
+        wait_until(lambda: group._leading.locked() and group._waiting.empty())
+        for thread in threads[1:]:
             thread.start()
-        # the writer took the first claim and waits for the lock; the others wait for the writer
-        wait_until(lambda: store._claims_writer._waiting.qsize() == len(claims) - 1)
+        wait_until(lambda: group._waiting.qsize() == len(claims) - 1)  # they wait for the leader
     for thread in threads:
         thread.join(timeout=30)
     return outcomes
@@ -46,7 +48,7 @@ def claim_while_the_database_is_held(store: Store, claims: list) -> list:
 def test_claims_waiting_together_are_committed_in_one_transaction_each_claimed_once(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'c.db'}")
     assert store.claim_event("Ev0", "C1", "1.1", ["INT771"]) == ["INT771"]
-    before = store._claims_writer.commits
+    before = store._group_commit.commits
     # two deliveries of one event, two events of one thread naming one entry, and other threads
     claims = [lambda: store.claim_event("Ev1", "C1", "2.2", ["INT771", "NS0012"]),
               lambda: store.claim_event("Ev1", "C1", "2.2", ["INT771", "NS0012"]),
@@ -59,7 +61,7 @@ def test_claims_waiting_together_are_committed_in_one_transaction_each_claimed_o
     assert outcomes[2] == ["XERO68"]
     assert outcomes[3] == []  # answered in that thread before
     assert outcomes[4:] == [["INT771"]] * 12
-    assert store._claims_writer.commits - before == 2  # the first claim alone, then the fifteen that waited
+    assert store._group_commit.commits - before == 2  # the first claim alone, then the fifteen that waited
     # committed: another connection sees them
     reader = sqlite3.connect(tmp_path / "c.db")
     assert reader.execute("SELECT count(*) FROM thread_answers").fetchone()[0] == 1 + 3 + 12
@@ -81,7 +83,7 @@ def test_a_claim_that_fails_fails_alone(tmp_path):
     reader = sqlite3.connect(tmp_path / "f.db")
     events = {row[0] for row in reader.execute("SELECT event_id FROM processed_events")}
     assert events == {f"Ev{n}" for n in range(6)}  # the broken claim's insert was rolled back
-    assert store.claim_event("Ev9", "C1", "9.1", ["INT771"]) == ["INT771"]  # the writer goes on
+    assert store.claim_event("Ev9", "C1", "9.1", ["INT771"]) == ["INT771"]  # and claims go on
 
 
 def test_claims_go_on_while_another_process_holds_the_database(tmp_path):

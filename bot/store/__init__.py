@@ -152,7 +152,7 @@ class Store:
         self._driver_error = self.engine.dialect.loaded_dbapi.OperationalError
         self._claim_connection = None
         self._checkpointer = Checkpointer(self.engine.raw_connection, CHECKPOINT_EVERY)
-        self._claims_writer = GroupCommit(self._claims_together, idle=self._checkpointer.start)
+        self._group_commit = GroupCommit(self._claims_together, idle=self._checkpointer.start)
         self._transaction(metadata.create_all)
         self._transaction(add_team_columns)
         self.retention_seconds = retention_days * 86400
@@ -178,9 +178,9 @@ class Store:
     def _claim_transaction(self, work: Callable):
         """Like `_transaction`, but `work(cursor)` gets the driver's cursor: claims are made for every answer,
         and SQLAlchemy's per-statement machinery costs about twice the inserts themselves. With SQLite, claims
-        are made by one writer thread on one connection, the waiting ones in one transaction (group_commit.py)."""
+        share one connection, and the claims waiting are committed in one transaction (group_commit.py)."""
         if self._sqlite:
-            return self._claims_writer.run(work)
+            return self._group_commit.run(work)
 
         def attempt():
             connection = self.engine.raw_connection()
@@ -191,7 +191,7 @@ class Store:
         return self._retrying(attempt)
 
     def _claims_together(self, works: list[Callable]) -> list:
-        """The writer thread's transaction: every work in `works` on the claims' connection, committed once."""
+        """Every work in `works` on the claims' connection, in one transaction."""
         def attempt():
             with self._write_lock:
                 if self._claim_connection is None:
