@@ -14,9 +14,21 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 
 log = logging.getLogger("fixit.store")
+
+
+class _Claim:
+    """A claim's work and, once its transaction is over, its outcome. Read only by its thread, and only after
+    it has had the leader's turn, so it needs no lock of its own."""
+
+    __slots__ = ("work", "done", "result", "error")
+
+    def __init__(self, work: Callable) -> None:
+        self.work = work
+        self.done = False
+        self.result = None
+        self.error: BaseException | None = None
 
 
 class GroupCommit:
@@ -36,18 +48,20 @@ class GroupCommit:
         self.commits = 0
 
     def run(self, work: Callable):
-        future: Future = Future()
-        self._waiting.put((work, future))
+        claim = _Claim(work)
+        self._waiting.put(claim)
         with self._leading:
-            # a leader before this one either committed this claim (all it took was committed before it let
-            # go) or never saw it, and then it is still waiting here
-            if not future.done():
+            # a leader before this one either made this claim (its outcome was set before that leader let go)
+            # or never saw it, and then it is still waiting here
+            if not claim.done:
                 self._commit(self._take_waiting())
                 if self._waiting.empty():
                     self._when_idle()
-        return future.result()
+        if claim.error is not None:
+            raise claim.error
+        return claim.result
 
-    def _take_waiting(self) -> list[tuple[Callable, Future]]:
+    def _take_waiting(self) -> list[_Claim]:
         batch = []
         while True:
             try:
@@ -61,16 +75,16 @@ class GroupCommit:
         except Exception as error:  # noqa: BLE001 - housekeeping; the claims themselves were committed
             log.warning("claims: %s failed while idle: %s", getattr(self._idle, "__name__", "work"), error)
 
-    def _commit(self, batch: list[tuple[Callable, Future]]) -> None:
+    def _commit(self, batch: list[_Claim]) -> None:
         try:
-            results = self._transact([work for work, _ in batch])
-        except BaseException as error:  # noqa: BLE001 - handed to the callers, who raise it
+            results = self._transact([claim.work for claim in batch])
+        except BaseException as error:  # noqa: BLE001 - handed to the claim's thread, which raises it
             if len(batch) == 1:
-                batch[0][1].set_exception(error)
+                batch[0].error, batch[0].done = error, True
                 return
             for one in batch:  # find the claim that failed: each on its own
                 self._commit([one])
             return
         self.commits += 1
-        for (_, future), result in zip(batch, results, strict=True):
-            future.set_result(result)
+        for claim, result in zip(batch, results, strict=True):
+            claim.result, claim.done = result, True
