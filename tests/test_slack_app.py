@@ -378,3 +378,28 @@ def test_a_request_gets_bolts_own_context_with_the_kept_client(runtime):
     assert ours.context.client is runtime.clients.for_token("xoxb-test", ours.context.team_id)
     assert (ours.context.client.token, ours.context.client.base_url) == (bolts.context.client.token,
                                                                          bolts.context.client.base_url)
+
+
+def test_pastes_from_many_people_at_once_are_answered_while_listeners_wait_on_a_stalled_slack(fake, slack):
+    """Matching is let in a few messages at a time; the listener threads waiting on Slack (two home tabs whose
+    views.publish hangs) leave the pastes enough threads, and each paste is answered once, in its thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    stall = 4.0
+    for _ in range(2):
+        fake.stall_next("views.publish", stall)
+    for user in ("U0007", "U0008"):
+        assert slack.event({"type": "app_home_opened", "user": user, "channel": "D0001", "tab": "home"})[0] == 200
+    eventually(lambda: fake.stalls["views.publish"] == [])  # both listeners now wait on Slack
+    started = time.monotonic()
+    pastes = [new_ts() for _ in range(16)]
+    with ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(lambda ts: slack.event(message(INT771, ts=ts, channel=f"CP{ts[-2:]}"))[0], pastes))
+    assert statuses == [200] * 16
+    posts = fake.wait_for("chat.postMessage", 16, timeout=stall - 0.5)
+    assert time.monotonic() - started < stall  # not behind the stalled calls
+    assert sorted(p.args["thread_ts"] for p in posts) == sorted(pastes)
+    assert {card_header(p) for p in posts} == {"INT771 Export Error"}
+    fake.settle(0.3)
+    assert len(fake.of("chat.postMessage")) == 16
+    eventually(lambda: len(fake.of("views.publish")) == 2, timeout=stall + 10)  # the home tabs, once Slack is back

@@ -18,15 +18,22 @@ from bot.slack.cards import answer_blocks, listed_blocks, suggestion_blocks, wit
 from bot.slack.lanes import Lanes
 from bot.slack.retry import Landed, tag
 from bot.slack.transport import KeptConnections
+from bot.slack.turns import InTurn
 
 log = logging.getLogger("fixit.slack")
 MAX_BLOCKS = 50
 CHECK_THREADS = 8   # cards being updated with their workspace checks at once
+WORKED_OUT_AT_ONCE = 2   # messages being matched at once, by the listener threads (the others wait in turn)
 
 
 class Delivery:
     def __init__(self, answerer: Answerer, connections: KeptConnections, landed: Landed | None = None) -> None:
         self.answerer = answerer
+        # Working out an answer to a message (matching it) holds the GIL from start to end. Listener threads
+        # that all did it at once shared the interpreter, and each answer took as long as all of them; a few at
+        # a time, in the order they came, each is out sooner, and the other listener threads stay free for
+        # work that waits on Slack or the database.
+        self.working_out = InTurn(WORKED_OUT_AT_ONCE)
         self.connections = connections
         self.landed = landed or Landed()
         self.after = ThreadPoolExecutor(max_workers=CHECK_THREADS, thread_name_prefix="fixit-after")

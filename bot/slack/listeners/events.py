@@ -56,7 +56,9 @@ def handle_message(body, event, client, context) -> None:
         return  # answered as the app_mention Slack sends too
     delivery = context["delivery"]
     message = message_of(body, event, text_of(event), context)
-    delivery.later(client, delivery.answerer.channel_message(message), message.where, message.user)
+    with delivery.working_out:
+        answer = delivery.answerer.channel_message(message)
+    delivery.later(client, answer, message.where, message.user)
 
 
 def handle_mention(body, event, client, context) -> None:
@@ -64,7 +66,9 @@ def handle_mention(body, event, client, context) -> None:
         return
     delivery = context["delivery"]
     message = message_of(body, event, MENTION.sub(" ", text_of(event)).strip(), context)
-    delivery.later(client, delivery.answerer.mention(message), message.where, message.user)
+    with delivery.working_out:
+        answer = delivery.answerer.mention(message)
+    delivery.later(client, answer, message.where, message.user)
 
 
 def register(app, settings) -> None:
