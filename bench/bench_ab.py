@@ -46,7 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     sides = {"A": {**tree_env(args.a_tree), **settings_of(args.a_env)},
              "B": {**tree_env(args.b_tree), **settings_of(args.b_env)}}
-    texts = bench.pastes(args.events * args.blocks * 2 + 80)
+    texts = bench.pastes(args.events * args.blocks * 2)
     with tempfile.TemporaryDirectory() as tmp:
         fake, trust = bench.loopback_slack(not args.plain, tmp)
         apps = []
@@ -56,15 +56,7 @@ def main() -> None:
                 port = free_port()
                 process = bench.start_server(bench.server_commands(1)["Fixit"], env, port)
                 apps.append(bench.AppUnderTest(name, process, SlackSender(f"http://127.0.0.1:{port}/slack/events")))
-            for n, app in enumerate(apps):  # warm-up
-                bench.drive(app, fake, texts[:40], args.concurrency, f"170000000{n}")
-            start, ratios = 80, []
-            for k in range(args.blocks):
-                for app in apps if k % 2 == 0 else apps[::-1]:
-                    chunk = texts[start:start + args.events]
-                    app.blocks.append(bench.drive(app, fake, chunk, args.concurrency, f"18{k:02d}{start:06d}"))
-                    start += args.events
-                ratios.append(apps[1].blocks[-1].rate / apps[0].blocks[-1].rate)
+            ratios = bench.take_turns(apps, fake, texts, args.blocks, args.events, args.concurrency)
         finally:
             for app in apps:
                 app.process.terminate()

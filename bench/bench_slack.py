@@ -215,6 +215,23 @@ def drive(app: AppUnderTest, fake: FakeSlack, texts: list[str], concurrency: int
     return block
 
 
+def take_turns(apps: list[AppUnderTest], fake: FakeSlack, texts: list[str], blocks: int, events: int,
+               concurrency: int) -> list[float]:
+    """Warm each app up (first requests import and compile lazily; not counted), then let them take turns in
+    `blocks` blocks of `events` each, in ABBA order, so that a change in the machine's speed during the run
+    (this box's varies by up to 2x) hits both alike. Each block pair gives one ratio, second app / first."""
+    for n, app in enumerate(apps):
+        drive(app, fake, texts[:40], concurrency, f"170000000{n}")
+    ratios, cursor = [], 0
+    for block in range(blocks):
+        for app in (apps if block % 2 == 0 else apps[::-1]):
+            chunk = texts[cursor: cursor + events]
+            cursor += events
+            app.blocks.append(drive(app, fake, chunk, concurrency, f"18{block:02d}{cursor:06d}"))
+        ratios.append(apps[1].blocks[-1].rate / apps[0].blocks[-1].rate)
+    return ratios
+
+
 def bare_asgi():
     from slack_bolt.adapter.asgi import SlackRequestHandler
 
@@ -386,17 +403,7 @@ def main() -> None:
                 port = free_port()
                 apps.append(AppUnderTest(name, start_server(command, env, port, server_cpus),
                                 SlackSender(f"http://127.0.0.1:{port}/slack/events")))
-            for n, app in enumerate(apps):  # warm up (first requests import and compile lazily); not counted
-                drive(app, fake, texts[:40], args.concurrency, f"170000000{n}")
-            # Both servers stay up and take turns in short blocks (ABBA order), so a change in the machine's
-            # speed during the run (this box's varies by up to 2x) hits both alike. A pair gives one ratio.
-            ratios, cursor = [], 0
-            for block in range(args.blocks):
-                for app in (apps if block % 2 == 0 else apps[::-1]):
-                    chunk = texts[cursor: cursor + args.events]
-                    cursor += args.events
-                    app.blocks.append(drive(app, fake, chunk, args.concurrency, f"18{block:02d}{cursor:06d}"))
-                ratios.append(apps[1].blocks[-1].rate / apps[0].blocks[-1].rate)
+            ratios = take_turns(apps, fake, texts, args.blocks, args.events, args.concurrency)
         finally:
             for app in apps:
                 app.process.terminate()

@@ -9,15 +9,9 @@ import threading
 import time
 
 import pytest
+from slack_harness import eventually
 
 from bot.store import CHECKPOINT_EVERY, Store
-
-
-def wait_until(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.001)
 
 
 def claim_while_the_database_is_held(store: Store, claims: list) -> list:
@@ -36,10 +30,10 @@ def claim_while_the_database_is_held(store: Store, claims: list) -> list:
     group = store._group_commit
     with store._write_lock:
         threads[0].start()  # it leads: takes its claim and waits for the database
-        wait_until(lambda: group._leading.locked() and group._waiting.empty())
+        eventually(lambda: group._leading.locked() and group._waiting.empty())
         for thread in threads[1:]:
             thread.start()
-        wait_until(lambda: group._waiting.qsize() == len(claims) - 1)  # they wait for the leader
+        eventually(lambda: group._waiting.qsize() == len(claims) - 1)  # they wait for the leader
     for thread in threads:
         thread.join(timeout=30)
     return outcomes
@@ -107,7 +101,7 @@ def test_the_wal_is_checkpointed_on_its_own_thread_and_stays_small(tmp_path):
     claims = 40 * CHECKPOINT_EVERY
     for n in range(claims):
         store.claim_event(f"Ev{n:06d}", f"C{n % 50}", f"1700000000.{n:06d}", ["INT771", "NS0012"])
-    wait_until(lambda: store._checkpointer.checkpoints >= 5)
+    eventually(lambda: store._checkpointer.checkpoints >= 5)
     assert store._checkpointer._thread.name == "fixit-checkpoint"
     # SQLite's default bound is 1 000 pages of 4 KiB; the WAL never passes it by much
     assert (tmp_path / "w.db-wal").stat().st_size < 6 * 1024 * 1024
@@ -127,7 +121,7 @@ def test_a_failing_checkpoint_is_logged_and_claims_go_on(tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="fixit.store"):
         for n in range(3 * CHECKPOINT_EVERY):
             assert store.claim_event(f"Ev{n}", "C1", f"{n}.1", ["INT771"]) == ["INT771"]
-        wait_until(lambda: len(tries) >= 2)
+        eventually(lambda: len(tries) >= 2)
     assert "WAL checkpoint failed" in caplog.text and "unable to open" in caplog.text
 
 

@@ -6,15 +6,9 @@ import threading
 import time
 
 import pytest
+from slack_harness import eventually
 
 from bot.slack.turns import InTurn
-
-
-def wait_until(condition, seconds: float = 10.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.001)
 
 
 def test_the_waiting_are_let_in_in_the_order_they_came():
@@ -26,10 +20,9 @@ def test_the_waiting_are_let_in_in_the_order_they_came():
         with turns:
             let_go.wait(10)
 
-    holders = [threading.Thread(target=hold)]
-    for holder in holders:
-        holder.start()
-    wait_until(lambda: turns._free == 0)
+    holder = threading.Thread(target=hold)
+    holder.start()
+    eventually(lambda: turns._free == 0)
 
     def come(n: int) -> None:
         with turns:
@@ -39,9 +32,9 @@ def test_the_waiting_are_let_in_in_the_order_they_came():
     for n in range(8):  # each starts waiting before the next comes
         comers.append(threading.Thread(target=come, args=(n,)))
         comers[-1].start()
-        wait_until(lambda n=n: len(turns._waiting) == n + 1)
+        eventually(lambda n=n: len(turns._waiting) == n + 1)
     let_go.set()
-    for thread in holders + comers:
+    for thread in [holder, *comers]:
         thread.join(10)
     assert entered == list(range(8))
     assert turns._free == 1 and not turns._waiting
@@ -87,7 +80,7 @@ def test_a_thread_that_comes_back_as_its_place_frees_waits_behind_those_waiting(
     turns.__enter__()
     waiting = threading.Thread(target=lambda: (turns.__enter__(), order.append("waited"), turns.__exit__()))
     waiting.start()
-    wait_until(lambda: len(turns._waiting) == 1)
+    eventually(lambda: len(turns._waiting) == 1)
     turns.__exit__()
     with turns:
         order.append("came back")

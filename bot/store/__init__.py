@@ -151,8 +151,9 @@ class Store:
         self._write_lock = threading.Lock() if self._sqlite else nullcontext()
         self._driver_error = self.engine.dialect.loaded_dbapi.OperationalError
         self._claim_connection = None
-        self._checkpointer = Checkpointer(self.engine.raw_connection, CHECKPOINT_EVERY)
-        self._group_commit = GroupCommit(self._claims_together, idle=self._checkpointer.start)
+        if self._sqlite:  # PostgreSQL's claims each take a pooled connection, and its server checkpoints
+            self._checkpointer = Checkpointer(self.engine.raw_connection, CHECKPOINT_EVERY)
+            self._group_commit = GroupCommit(self._claims_together, idle=self._checkpointer.start)
         self._transaction(metadata.create_all)
         self._transaction(add_team_columns)
         self.retention_seconds = retention_days * 86400
