@@ -353,6 +353,12 @@ def measure_rss(events: int, concurrency: int, tls: bool, step: int = 1000) -> N
     (first, a), (last, b) = half[0], half[-1]
     print(f"growth over the second half ({first}-{last} events): {(b - a) / 1024 / (last - first) * 1000:+.3f} MiB "
           f"per 1 000 events")
+    window = 10_000 if events >= 20_000 else max(events // 4 // step * step, step)
+    print(f"growth per 1 000 events, {window} events at a time (settling shows as shrinking figures):")
+    at = dict(samples)
+    for start in range(0, events - window + 1, window):
+        if start + window in at:
+            print(f"  {start}-{start + window}: {(at[start + window] - at[start]) / 1024 / window * 1000:+.3f} MiB")
 
 
 def percentile(values: list[float], share: float) -> float:
