@@ -103,8 +103,9 @@ def test_the_wal_is_checkpointed_on_its_own_thread_and_stays_small(tmp_path):
         store.claim_event(f"Ev{n:06d}", f"C{n % 50}", f"1700000000.{n:06d}", ["INT771", "NS0012"])
     eventually(lambda: store._checkpointer.checkpoints >= 5)
     assert store._checkpointer._thread.name == "fixit-checkpoint"
-    # SQLite's default bound is 1 000 pages of 4 KiB; the WAL never passes it by much
-    assert (tmp_path / "w.db-wal").stat().st_size < 6 * 1024 * 1024
+    # Unchecked, these claims make a 46 MiB WAL. Checkpointed, it stays near SQLite's 1 000 pages of 4 KiB:
+    # 4.2 MiB here, up to 6.8 MiB on a box whose CPUs are busy (the thread then checkpoints later).
+    assert (tmp_path / "w.db-wal").stat().st_size < 12 * 1024 * 1024
     reader = sqlite3.connect(tmp_path / "w.db")
     assert reader.execute("SELECT count(*) FROM thread_answers").fetchone()[0] == 2 * claims
 
