@@ -380,6 +380,59 @@ def test_a_request_gets_bolts_own_context_with_the_kept_client(runtime):
                                                                          bolts.context.client.base_url)
 
 
+def test_each_listener_gets_the_arguments_bolt_would_give_it(runtime):
+    """Listeners and Bolt's matchers are called with the arguments they name, fetched one by one
+    (bot/slack/arguments.py): for every listener Fixit registers and a request of each kind, the same
+    matches and the same arguments as Bolt's own build of every argument. Run against the Bolt installed."""
+    import urllib.parse
+
+    from slack_bolt.kwargs_injection import build_required_kwargs
+    from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
+    from slack_bolt.request import BoltRequest
+    from slack_bolt.response import BoltResponse
+
+    from bot.slack.arguments import DirectListener, DirectMatcher
+    from bot.slack.listeners.shortcuts import CALLBACK_ID
+
+    form = "application/x-www-form-urlencoded"
+    interaction = {"team": {"id": "T0001"}, "api_app_id": "A0001", "user": {"id": "U0001"},
+                   "channel": {"id": "C0001"}, "response_url": "https://hooks.example/1", "trigger_id": "1.2.3"}
+    bodies = [
+        (json.dumps(envelope(message(INT771, ts=new_ts()))), "application/json"),
+        (json.dumps(envelope({"type": "app_mention", "channel": "C0001", "user": "U0001", "ts": new_ts(),
+                              "text": f"<@{BOT_USER}> INT771"})), "application/json"),
+        (json.dumps(envelope({"type": "app_home_opened", "user": "U0007", "channel": "D0001", "tab": "home"})),
+         "application/json"),
+        (urllib.parse.urlencode({"team_id": "T0001", "channel_id": "C0001", "user_id": "U0001", "command": "/fixit",
+                                 "text": "INT771", "response_url": "https://hooks.example/1",
+                                 "trigger_id": "1.2.3"}), form),
+        (urllib.parse.urlencode({"payload": json.dumps({
+            **interaction, "type": "block_actions", "container": {"type": "message", "channel_id": "C0001"},
+            "actions": [{"type": "button", "action_id": HELPFUL, "value": "v", "block_id": "b"}]})}), form),
+        (urllib.parse.urlencode({"payload": json.dumps({
+            **interaction, "type": "message_action", "callback_id": CALLBACK_ID,
+            "message": {"text": INT771, "ts": "1.1"}})}), form),
+    ]
+    listeners = runtime.app._listeners
+    assert listeners and all(type(listener) is DirectListener for listener in listeners)
+    assert sum(type(m) is DirectMatcher for listener in listeners for m in listener.matchers) >= len(listeners)
+    matched = 0
+    for body, content_type in bodies:
+        request = BoltRequest(body=body, headers={"content-type": content_type})
+        runtime.app._init_context(request)
+        response = BoltResponse(status=200)
+        for listener in listeners:
+            bolts = all(BuiltinListenerMatcher.matches(m, request, response) if type(m) is DirectMatcher
+                        else m.matches(request, response) for m in listener.matchers)
+            assert listener.matches(req=request, resp=response) == bolts
+            if bolts:
+                matched += 1
+                assert listener.arguments(request, response) == build_required_kwargs(
+                    logger=listener.logger, required_arg_names=list(listener.arg_names), request=request,
+                    response=response, this_func=listener.ack_function), listener.ack_function.__name__
+    assert matched == len(bodies)
+
+
 def test_pastes_from_many_people_at_once_are_answered_while_listeners_wait_on_a_stalled_slack(fake, slack):
     """Matching is let in a few messages at a time; the listener threads waiting on Slack (two home tabs whose
     views.publish hangs) leave the pastes enough threads, and each paste is answered once, in its thread."""

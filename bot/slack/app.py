@@ -30,6 +30,7 @@ from bot.kb.watch import Reloader
 from bot.pipeline import Fixit
 from bot.settings import Settings
 from bot.slack import install, listeners
+from bot.slack.arguments import direct
 from bot.slack.cpu import share_the_interpreter
 from bot.slack.deliver import Delivery
 from bot.slack.health import probe, serve_probes
@@ -229,11 +230,17 @@ class FixitApp(App):
     """Bolt's App, handing each request the kept client for its token where Bolt would build a new WebClient
     (with a lookup of four proxy variables in the environment) for every request, only to have `Provide`
     replace it. With one fixed token nothing changes a request's client. With OAuth (no fixed token) Bolt's
-    own way stays: its authorization writes the installation's token into that request's new client."""
+    own way stays: its authorization writes the installation's token into that request's new client. Each
+    listener is registered as a `DirectListener` (bot/slack/arguments.py)."""
 
     def __init__(self, clients: KeptClients, **kwargs) -> None:
         super().__init__(**kwargs)
         self.kept_clients = clients
+
+    def _register_listener(self, *args, **kwargs):
+        registered = super()._register_listener(*args, **kwargs)
+        self._listeners[-1] = direct(self._listeners[-1])
+        return registered
 
     def _init_context(self, req: BoltRequest) -> None:
         if self._token is None:
