@@ -158,7 +158,7 @@ def with_workspace_checks(args, fixit: Fixit, reply, text: str) -> list:
     if not path:
         raise CliError("--workspace needs a workspaces file: set FIXIT_WORKSPACES or pass --workspaces FILE")
     try:
-        workspace = load_workspaces(path).get(args.workspace)
+        workspace = load_workspaces(path, args.settings.environment).get(args.workspace)
     except WorkspacesError as exc:
         raise CliError(str(exc)) from None
     if workspace is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,6 +63,9 @@ class Settings:
     # other apps whose messages Fixit answers like a person's paste: app or bot ids, by channel ("*": every one)
     answer_apps: dict[str, frozenset[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)   # what Settings.load(strict=False) could not use
+    # every variable read: the environment over `.env`, where a provider's secret named in FIXIT_WORKSPACES is
+    # looked up (kept out of repr: it holds secrets)
+    environment: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False, compare=False)
 
     def answers_app(self, channel: str, ids: set[str]) -> bool:
         """Whether a message another app posted in `channel` (with these app and bot ids) may be answered."""
@@ -128,6 +132,7 @@ class Settings:
             health_port=int(checked(number, get, "FIXIT_HEALTH_PORT", 0, "a port number (empty: no health port)",
                                     default=0)),
             health_host=get("FIXIT_HEALTH_HOST", cls.health_host),
+            environment=values,
         )
         if settings.ca_file and not Path(settings.ca_file).is_file():
             problems.append(f"SSL_CERT_FILE: {settings.ca_file!r} is not a file (a PEM bundle of the CAs to trust, "

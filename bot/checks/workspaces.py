@@ -1,12 +1,13 @@
 """`FIXIT_WORKSPACES`: which Slack channels (or teams) belong to which workspace, and its providers.
 
-Secrets are never written in the file: a provider names the environment variable holding each one
-(`token_env: ACME_QBO_TOKEN`). See `workspaces.example.yml`.
+Secrets are never written in the file: a provider names the variable holding each one (`token_env:
+ACME_QBO_TOKEN`), set in the environment or in `.env` like every other setting. See `workspaces.example.yml`.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,10 +30,11 @@ class WorkspacesError(ValueError):
 
 @dataclass
 class ProviderSpec:
-    """A provider as configured; built (secrets read from the environment) only when a check runs."""
+    """A provider as configured; built (its secrets read from `environment`) only when a check runs."""
 
     kind: str
     options: dict
+    environment: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False, compare=False)
 
     def build(self, base: Path):
         o = self.options
@@ -40,14 +42,21 @@ class ProviderSpec:
             path = Path(o["path"])
             return SettingsFile(path if path.is_absolute() else base / path)
         if self.kind == "sage_intacct":
-            return SageIntacct(o["sender_id"], secret(o, "sender_password_env"), o["company_id"], o["user_id"],
-                               secret(o, "user_password_env"), o.get("endpoint", DEFAULT_ENDPOINT),
+            return SageIntacct(o["sender_id"], self.secret("sender_password_env"), o["company_id"], o["user_id"],
+                               self.secret("user_password_env"), o.get("endpoint", DEFAULT_ENDPOINT),
                                o.get("integration_user", ""))
         if self.kind == "quickbooks_online":
-            return QuickBooksOnline(str(o["realm_id"]), secret(o, "token_env"), o.get("base_url", QBO_URL))
+            return QuickBooksOnline(str(o["realm_id"]), self.secret("token_env"), o.get("base_url", QBO_URL))
         if self.kind == "xero":
-            return Xero(str(o["tenant_id"]), secret(o, "token_env"), o.get("base_url", XERO_URL))
+            return Xero(str(o["tenant_id"]), self.secret("token_env"), o.get("base_url", XERO_URL))
         raise WorkspacesError(f"unknown provider type {self.kind!r}")
+
+    def secret(self, key: str) -> str:
+        name = self.options[key]
+        value = (self.environment.get(name) or "").strip()
+        if not value:
+            raise ProviderError(f"credential not configured ({name} is empty: set it in the environment or .env)")
+        return value
 
 
 REQUIRED = {
@@ -58,12 +67,6 @@ REQUIRED = {
 }
 
 
-def secret(options: dict, key: str) -> str:
-    name = options[key]
-    value = os.environ.get(name, "")
-    if not value:
-        raise ProviderError(f"credential not configured (environment variable {name} is empty)")
-    return value
 
 
 @dataclass
@@ -99,7 +102,7 @@ class Workspaces:
             (w for w in self.by_name.values() if team and team in w.teams), None)
 
 
-def load_workspaces(path: str | Path | None) -> Workspaces:
+def load_workspaces(path: str | Path | None, environment: Mapping[str, str] = os.environ) -> Workspaces:
     if not path:
         return Workspaces([])
     path = Path(path)
@@ -131,7 +134,7 @@ def load_workspaces(path: str | Path | None) -> Workspaces:
             missing = REQUIRED[kind] - set(p)
             if missing:
                 raise WorkspacesError(f"{where}: {kind} provider needs {', '.join(sorted(missing))}")
-            specs.append(ProviderSpec(kind, {k: v for k, v in p.items() if k != "type"}))
+            specs.append(ProviderSpec(kind, {k: v for k, v in p.items() if k != "type"}, environment))
         workspaces.append(Workspace(
             name=str(item["name"]), channels=frozenset(map(str, item.get("channels") or [])),
             teams=frozenset(map(str, item.get("teams") or [])), admins=tuple(map(str, item.get("admins") or [])),

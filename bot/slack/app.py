@@ -155,7 +155,7 @@ def startup_problems(settings: Settings, mode: str, kb, client: KeptWebClient) -
                         f"point it at a folder of entries, or leave it empty for the bundled one")
     workspaces = None
     try:
-        workspaces = load_workspaces(settings.workspaces_file)
+        workspaces = load_workspaces(settings.workspaces_file, settings.environment)
     except WorkspacesError as exc:
         problems.append(f"FIXIT_WORKSPACES: {exc}")
     identity = {"installed": "oauth"} if settings.oauth else {}
