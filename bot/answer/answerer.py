@@ -312,8 +312,8 @@ class Answerer:
         for provider in bad_credentials:
             if self.store.notify_once(f"bad-credentials:{workspace.name}:{provider}"):
                 text = (f"Fixit could not sign in to *{provider}* for workspace *{workspace.name}*: its credentials "
-                        f"were rejected. Please update them (the environment variables named in the workspaces "
-                        f"file).")
+                        f"were rejected. Please update them (the variables the workspaces file names, in the "
+                        f"environment or .env).")
                 checked.tell_admins += [(admin, text) for admin in workspace.admins]
         return checked
 

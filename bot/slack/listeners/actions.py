@@ -149,8 +149,7 @@ def check_workspace(ack, body, client, context) -> None:
         return
     delivery, where = click.delivery, click.where
     container = body.get("container") or {}
-    team = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id", "")
-    workspace = delivery.answerer.workspace_for(where.channel, team)
+    workspace = delivery.answerer.workspace_for(where.channel, where.team)
     if workspace is None:
         click.note("This conversation isn't connected to a workspace, so I can't check its settings.")
     elif container.get("is_ephemeral"):
