@@ -487,3 +487,36 @@ def eventually(check: Callable[[], bool], timeout: float = 10.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("condition not met in time")
+
+
+def same_arguments_as_bolt(app, bodies: list[tuple[str, str]]) -> int:
+    """For each (body, content type) and every listener of `app`: asserts that Fixit's listener matches as
+    Bolt's own matchers do and, where it matches, gets the arguments Bolt's `build_required_kwargs` would
+    build (bot/slack/arguments.py). Returns how many (request, listener) pairs matched."""
+    from slack_bolt.kwargs_injection import build_required_kwargs
+    from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
+    from slack_bolt.request import BoltRequest
+    from slack_bolt.response import BoltResponse
+
+    from bot.slack.arguments import DirectListener, DirectMatcher
+
+    listeners = app._listeners
+    assert listeners and all(type(listener) is DirectListener for listener in listeners)
+    # each names only arguments the table fetches (a new name would quietly cost Bolt's whole build again)
+    assert [listener.ack_function.__name__ for listener in listeners if listener._fetch is None] == []
+    assert sum(type(m) is DirectMatcher for listener in listeners for m in listener.matchers) >= len(listeners)
+    matched = 0
+    for body, content_type in bodies:
+        request = BoltRequest(body=body, headers={"content-type": content_type})
+        app._init_context(request)
+        response = BoltResponse(status=200)
+        for listener in listeners:
+            bolts = all(BuiltinListenerMatcher.matches(m, request, response) if type(m) is DirectMatcher
+                        else m.matches(request, response) for m in listener.matchers)
+            assert listener.matches(req=request, resp=response) == bolts
+            if bolts:
+                matched += 1
+                expected = build_required_kwargs(logger=listener.logger, required_arg_names=list(listener.arg_names),
+                                                 request=request, response=response, this_func=listener.ack_function)
+                assert listener.arguments(request, response) == expected, listener.ack_function.__name__
+    return matched

@@ -12,7 +12,17 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from slack_harness import SECRET, FakeSlack, FixitServer, SlackSender, Team, envelope, eventually, message
+from slack_harness import (
+    SECRET,
+    FakeSlack,
+    FixitServer,
+    SlackSender,
+    Team,
+    envelope,
+    eventually,
+    message,
+    same_arguments_as_bolt,
+)
 
 from bot.settings import Settings
 from bot.slack.app import build_runtime
@@ -140,6 +150,14 @@ def test_each_team_sees_only_its_own_statistics(browser, fake, server):
     mine, theirs = (json.dumps(home_view(fixit, store, team=t)) for t in ("T0CCC", "T0DDD"))
     assert "INT035" in mine and "INT035" not in theirs
     assert store.unmatched_count(team="T0CCC") == 1 and store.unmatched_count(team="T0DDD") == 0
+
+
+def test_the_uninstall_listeners_get_the_arguments_bolt_would_give_them(server):
+    """The OAuth app's own listeners (methods of `Uninstalls`) are called as Bolt would call them."""
+    bodies = [(json.dumps(envelope({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UB"]}})),
+               "application/json"),
+              (json.dumps(envelope({"type": "app_uninstalled"})), "application/json")]
+    assert same_arguments_as_bolt(server.runtime.app, bodies) == 2
 
 
 def test_tokens_revoked_removes_the_installation_and_the_team_is_not_answered(browser, fake, server):

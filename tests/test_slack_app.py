@@ -6,7 +6,16 @@ import json
 import time
 
 import pytest
-from slack_harness import BOT_USER, SECRET, FixitServer, SlackSender, envelope, eventually, message
+from slack_harness import (
+    BOT_USER,
+    SECRET,
+    FixitServer,
+    SlackSender,
+    envelope,
+    eventually,
+    message,
+    same_arguments_as_bolt,
+)
 
 from bot.answer import Where
 from bot.settings import Settings
@@ -386,12 +395,6 @@ def test_each_listener_gets_the_arguments_bolt_would_give_it(runtime):
     matches and the same arguments as Bolt's own build of every argument. Run against the Bolt installed."""
     import urllib.parse
 
-    from slack_bolt.kwargs_injection import build_required_kwargs
-    from slack_bolt.listener_matcher.builtins import BuiltinListenerMatcher
-    from slack_bolt.request import BoltRequest
-    from slack_bolt.response import BoltResponse
-
-    from bot.slack.arguments import DirectListener, DirectMatcher
     from bot.slack.listeners.shortcuts import CALLBACK_ID
 
     form = "application/x-www-form-urlencoded"
@@ -413,24 +416,7 @@ def test_each_listener_gets_the_arguments_bolt_would_give_it(runtime):
             **interaction, "type": "message_action", "callback_id": CALLBACK_ID,
             "message": {"text": INT771, "ts": "1.1"}})}), form),
     ]
-    listeners = runtime.app._listeners
-    assert listeners and all(type(listener) is DirectListener for listener in listeners)
-    assert sum(type(m) is DirectMatcher for listener in listeners for m in listener.matchers) >= len(listeners)
-    matched = 0
-    for body, content_type in bodies:
-        request = BoltRequest(body=body, headers={"content-type": content_type})
-        runtime.app._init_context(request)
-        response = BoltResponse(status=200)
-        for listener in listeners:
-            bolts = all(BuiltinListenerMatcher.matches(m, request, response) if type(m) is DirectMatcher
-                        else m.matches(request, response) for m in listener.matchers)
-            assert listener.matches(req=request, resp=response) == bolts
-            if bolts:
-                matched += 1
-                assert listener.arguments(request, response) == build_required_kwargs(
-                    logger=listener.logger, required_arg_names=list(listener.arg_names), request=request,
-                    response=response, this_func=listener.ack_function), listener.ack_function.__name__
-    assert matched == len(bodies)
+    assert same_arguments_as_bolt(runtime.app, bodies) == len(bodies)
 
 
 def test_pastes_from_many_people_at_once_are_answered_while_listeners_wait_on_a_stalled_slack(fake, slack):

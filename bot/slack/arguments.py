@@ -63,7 +63,8 @@ class DirectListener(CustomListener):
     def __init__(self, listener: CustomListener) -> None:
         self.__dict__.update(vars(listener))
         self.matchers = [DirectMatcher(m) if DirectMatcher.fits(m) else m for m in listener.matchers]
-        self._fetch = fetchers(list(self.arg_names))
+        names = list(self.arg_names)
+        self._fetch = fetchers(names[1:] if names[:1] in (["self"], ["cls"]) else names)  # a method: as Bolt does
 
     def arguments(self, request: BoltRequest, response: BoltResponse) -> dict:
         if self._fetch is None:

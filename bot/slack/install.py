@@ -71,28 +71,34 @@ def create_tables_when_reachable(*stores) -> None:
         threading.Thread(target=retry, name="fixit-install-tables", daemon=True).start()
 
 
-def register(app, store) -> None:
-    """Uninstalls: `tokens_revoked` for the bot deletes the team's installation (Fixit asks for bot scopes
-    only, so nothing is left to answer with; Bolt's own listener deletes the bot but leaves the installation
-    row that authorize reads its token from); `app_uninstalled` deletes the installation and everything Fixit
-    stored for that team."""
-    if app.oauth_flow is None:
-        return
-    revocations = TokenRevocationListeners(app.installation_store)
+class Uninstalls:
+    """The listeners for uninstalls: `tokens_revoked` for the bot deletes the team's installation (Fixit asks for
+    bot scopes only, so nothing is left to answer with; Bolt's own listener deletes the bot but leaves the
+    installation row that authorize reads its token from); `app_uninstalled` deletes the installation and
+    everything Fixit stored for that team."""
 
-    def revoked(event, context) -> None:
-        revocations.handle_tokens_revoked_events(event, context)
+    def __init__(self, installation_store, store) -> None:
+        self.installation_store, self.store = installation_store, store
+        self.revocations = TokenRevocationListeners(installation_store)
+
+    def revoked(self, event, context) -> None:
+        self.revocations.handle_tokens_revoked_events(event, context)
         if (event.get("tokens") or {}).get("bot"):
-            app.installation_store.delete_all(enterprise_id=context.enterprise_id, team_id=context.team_id)
+            self.installation_store.delete_all(enterprise_id=context.enterprise_id, team_id=context.team_id)
             log.info("bot token revoked in team %s (enterprise %s): its installation deleted", context.team_id,
                      context.enterprise_id)
 
-    app.event("tokens_revoked")(revoked)
-
-    def uninstalled(context) -> None:
-        revocations.handle_app_uninstalled_events(context)
-        store.forget_team(context.team_id or "")
+    def uninstalled(self, context) -> None:
+        self.revocations.handle_app_uninstalled_events(context)
+        self.store.forget_team(context.team_id or "")
         log.info("uninstalled from team %s (enterprise %s): its installation and data deleted",
                  context.team_id, context.enterprise_id)
 
-    app.event("app_uninstalled")(uninstalled)
+
+def register(app, store) -> None:
+    """With OAuth, the uninstall listeners (`Uninstalls`)."""
+    if app.oauth_flow is None:
+        return
+    uninstalls = Uninstalls(app.installation_store, store)
+    app.event("tokens_revoked")(uninstalls.revoked)
+    app.event("app_uninstalled")(uninstalls.uninstalled)
