@@ -32,11 +32,14 @@ def fixit(kb):
 
 
 def run_cli(*args: str, stdin: str | bytes | None = None, timeout: float = 120,
-            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+            env: dict[str, str] | None = None, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """`python -m bot ARGS` as a user runs it (a real process, real files); `env`: its environment (default:
-    this process's)."""
+    this process's); `cwd`: the folder it runs in (its `.env` is the one read)."""
     data = stdin.encode() if isinstance(stdin, str) else stdin
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, input=data, env=env,
+    if cwd != ROOT:  # the package is still this checkout's
+        env = dict(os.environ if env is None else env)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, input=data, env=env,
                           capture_output=True, timeout=timeout)
 
 

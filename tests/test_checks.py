@@ -229,25 +229,18 @@ def test_missing_credential_env_var_is_a_note_not_a_crash(kb, tmp_path, monkeypa
 def test_provider_secrets_set_in_dotenv_reach_the_checks(tmp_path, monkeypatch, intacct):
     """`.env` fills in what the environment leaves unset, secrets named by FIXIT_WORKSPACES included: `ask`
     run from a folder whose .env holds the Intacct passwords (and the environment does not) checks with them."""
-    import os
-    import subprocess
-    import sys
-
-    from conftest import ROOT, cli_env
+    from conftest import cli_env
 
     path = workspaces_file(tmp_path, monkeypatch, intacct=intacct)
     (tmp_path / ".env").write_text(f"T_SENDER_PW={SENDER[1]}\nT_USER_PW='{USER[2]}'\n", encoding="utf-8")
     env = {k: v for k, v in cli_env(FIXIT_WORKSPACES=str(path)).items() if not k.startswith("T_")}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")]))
-    done = subprocess.run([sys.executable, "-m", "bot", "ask", "--workspace", "acme", PASTE], cwd=tmp_path, env=env,
-                          capture_output=True, timeout=120)
+    done = run_cli("ask", "--workspace", "acme", PASTE, cwd=tmp_path, env=env)
     out = done.stdout.decode()
     assert done.returncode == 0, done.stderr
     assert "Sage Intacct AP summary 'Bills March 2026'" in out and "credential not configured" not in out
     assert intacct.requests  # signed in with the passwords from .env
     (tmp_path / ".env").unlink()
-    without = subprocess.run([sys.executable, "-m", "bot", "ask", "--workspace", "acme", PASTE], cwd=tmp_path,
-                             env=env, capture_output=True, timeout=120)
+    without = run_cli("ask", "--workspace", "acme", PASTE, cwd=tmp_path, env=env)
     assert "T_SENDER_PW is empty: set it in the environment or .env" in without.stdout.decode()
 
 

@@ -6,7 +6,7 @@ import json
 import re
 import shutil
 
-from conftest import KB_DIR, ROOT, run_cli, write_entry
+from conftest import KB_DIR, ROOT, cli_env, run_cli, write_entry
 
 
 def test_ask_prints_the_card_as_text():
@@ -99,6 +99,21 @@ def test_commands_take_kb_and_survive_a_broken_entry(tmp_path, good_entry):
     assert re.search(r"INT991\.yaml:[12]: malformed YAML", done.stderr.decode())
     empty = run_cli("ask", "--kb", str(tmp_path / "none"), "INT990")
     assert empty.returncode == 2 and b"Traceback" not in empty.stderr
+
+
+def test_ask_reads_the_kb_folder_from_dotenv(tmp_path, good_entry):
+    """FIXIT_KB_DIR set in the .env of the folder `ask` runs in is the knowledge base it answers from (the
+    pipeline once read the environment itself, and a .env setting was ignored)."""
+    kb, work = tmp_path / "kb", tmp_path / "work"
+    write_entry(kb, "si/INT990.yaml", good_entry())
+    work.mkdir()
+    (work / ".env").write_text(f"FIXIT_KB_DIR={kb}\n", encoding="utf-8")
+    done = run_cli("ask", "INT990", cwd=work, env=cli_env())
+    assert done.returncode == 0, done.stderr
+    assert "INT990 Export Error" in done.stdout.decode()
+    (work / ".env").unlink()
+    bundled = run_cli("ask", "INT990", cwd=work, env=cli_env())
+    assert "INT990 Export Error" not in bundled.stdout.decode()  # the bundled KB has no INT990
 
 
 def test_kb_stats_reports_systems_kinds_gaps_and_closest_pairs():
