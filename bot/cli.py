@@ -147,7 +147,7 @@ def cmd_ask(args) -> int:
 def with_workspace_checks(args, fixit: Fixit, reply, text: str) -> list:
     import logging
 
-    from bot.answer import checked_card
+    from bot.answer import checked_cards
     from bot.checks.redact import install_log_redaction
     from bot.checks.runner import CheckRunner
     from bot.checks.workspaces import WorkspacesError, load_workspaces
@@ -163,13 +163,7 @@ def with_workspace_checks(args, fixit: Fixit, reply, text: str) -> list:
         raise CliError(str(exc)) from None
     if workspace is None:
         raise CliError(f"no workspace named {args.workspace!r} in {path}")
-    runner = CheckRunner()
-    cards = []
-    for hit, card in zip(reply.match.answers, reply.cards, strict=False):
-        if runner.applies(fixit.kb.get(hit.entry_id)):
-            card = checked_card(fixit, runner, workspace, hit.entry_id, text, hit.faq_index)[0].rendered
-        cards.append(card)
-    return cards
+    return checked_cards(fixit, CheckRunner(), workspace, reply, text)
 
 
 def cmd_match(args) -> int:

@@ -264,7 +264,7 @@ class Answerer:
     # -- live workspace checks --
 
     def card(self, entry_id: str, rendered, faq_index: int = -1, claimed: bool = False) -> Card:
-        offer = bool(self.workspaces) and self.checks.applies(self.fixit.kb.get(entry_id))
+        offer = bool(self.workspaces) and has_checks(self.fixit, self.checks, entry_id)
         return Card(entry_id, rendered, faq_index, checkable=offer, claimed=claimed,
                     escalate=bool(self.settings.escalation_channel))
 
@@ -316,6 +316,19 @@ class Answerer:
                         f"environment or .env).")
                 checked.tell_admins += [(admin, text) for admin in workspace.admins]
         return checked
+
+
+def has_checks(fixit: Fixit, checks: CheckRunner, entry_id: str) -> bool:
+    """Whether an entry's card can say which fix applies to a workspace (its checks run there)."""
+    return checks.applies(fixit.kb.get(entry_id))
+
+
+def checked_cards(fixit: Fixit, checks: CheckRunner, workspace: Workspace, reply: Reply, paste: str) -> list:
+    """A reply's rendered cards, each entry with checks run against the workspace (the CLI's `ask
+    --workspace`; in Slack, cards are posted first and checked after, `Answerer.checked`)."""
+    return [checked_card(fixit, checks, workspace, hit.entry_id, paste, hit.faq_index)[0].rendered
+            if has_checks(fixit, checks, hit.entry_id) else rendered
+            for hit, rendered in zip(reply.match.answers, reply.cards, strict=False)]
 
 
 def checked_card(fixit: Fixit, checks: CheckRunner, workspace: Workspace, entry_id: str, paste: str = "",
