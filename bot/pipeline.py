@@ -109,3 +109,18 @@ class Fixit:
             codes = ", ".join(result.unknown_codes)
             lines.insert(0, f"`{codes}` is not a code in my knowledge base.")
         return self.renderer.message("No match", lines) if heading else self.renderer.note(lines)
+
+    def search(self, query: str, limit: int = 10) -> list[str]:
+        """Entry ids for a search of the knowledge base (the App Home's): codes and wording through the matcher,
+        then entries whose id, title, system, messages or summary contain every word of the query."""
+        query = query.strip()
+        if not query:
+            return []
+        result = self.matcher.match(query)
+        found = result.answer_ids + result.suggestion_ids
+        words = query.casefold().split()
+        for e in self.kb:
+            text = " ".join([e.id, e.title, e.system, *e.messages, e.summary]).casefold()
+            if all(w in text for w in words):
+                found.append(e.id)
+        return list(dict.fromkeys(found))[:limit]

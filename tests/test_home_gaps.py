@@ -36,3 +36,15 @@ def test_the_keepers_home_shows_the_gaps_and_nobody_elses_does(fake, slack):
     keeper, other = home_of(slack, fake, KEEPER), home_of(slack, fake, "U0SOMEONE")
     assert "Knowledge gaps, last 30 days" in keeper and "2 pastes" in keeper and "NS9917" in keeper
     assert "Knowledge gaps" not in other and "NS9917" not in other
+
+
+def test_the_knowledge_base_search_finds_codes_wording_and_words_in_entries(fixit):
+    """The App Home's search: a code first, wording through the matcher, and every entry holding all the words."""
+    assert fixit.search("INT771")[0] == "INT771"
+    assert "INT771" in fixit.search("the batches for this reporting period are closed in sage intacct")
+    by_words = fixit.search("intacct period")
+    assert by_words and all("intacct" in " ".join([fixit.kb.get(i).system, fixit.kb.get(i).title,
+                                                   *fixit.kb.get(i).messages, fixit.kb.get(i).summary]).lower()
+                            for i in by_words if i != "INT771")
+    assert len(fixit.search("intacct", limit=3)) == 3
+    assert fixit.search("   ") == []

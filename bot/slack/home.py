@@ -15,22 +15,6 @@ SHOW = "fixit_home_show"
 MAX_HOME_BLOCKS = 100
 
 
-def search(fixit: Fixit, query: str, limit: int = 10) -> list[str]:
-    """Entry ids for a query: codes and wording through the matcher, then entries whose id, title, system,
-    messages or summary contain every word of it."""
-    query = query.strip()
-    if not query:
-        return []
-    result = fixit.matcher.match(query)
-    found = result.answer_ids + result.suggestion_ids
-    words = query.casefold().split()
-    for e in fixit.kb:
-        text = " ".join([e.id, e.title, e.system, *e.messages, e.summary]).casefold()
-        if all(w in text for w in words):
-            found.append(e.id)
-    return list(dict.fromkeys(found))[:limit]
-
-
 def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", show: str = "",
               team: str | None = None, gaps: Gaps | None = None) -> dict:
     """`team`: whose statistics to show (None: every team's, for one-workspace tools); `gaps`: the knowledge
@@ -55,7 +39,7 @@ def home_view(fixit: Fixit, store: Store, query: str = "", system: str = "", sho
     if entry:
         blocks += [{"type": "divider"}, *fixit.card(entry.id, full=True).blocks[:40]]
     elif query:
-        ids = search(fixit, query)
+        ids = fixit.search(query)
         blocks.append({"type": "divider"})
         if not ids:
             blocks.append(_text(f"Nothing found for “{escape(query[:100])}”."))
