@@ -10,7 +10,7 @@ from bot.answer import Answerer, Where
 from bot.pipeline import Fixit
 from bot.settings import Settings
 from bot.slack.app import build_client
-from bot.slack.cards import HELPFUL
+from bot.slack.cards import HELPFUL, PICK
 from bot.slack.deliver import Delivery
 from bot.slack.listeners import actions, commands, events
 from bot.slack.transport import KeptConnections
@@ -81,3 +81,30 @@ def test_helpful_records_the_vote_and_answers_privately(setup):
     assert store.feedback_for("INT771") == {"up": 1}
     (reply,) = fake.of("response_url")
     assert reply.args["response_type"] == "ephemeral" and "Thanks" in reply.args["text"]
+
+
+def test_a_picked_suggestion_is_private_outside_a_thread_and_posted_once_in_one(setup):
+    fake, client, context, _ = setup
+
+    def picked(where: Where, ephemeral: bool, name: str) -> None:
+        actions.pick(Ack(), {"user": {"id": "U1"}, "channel": {"id": where.channel, "name": "general"},
+                             "container": {"type": "message", "is_ephemeral": ephemeral, "channel_id": where.channel},
+                             "response_url": fake.response_url(name),
+                             "actions": [{"action_id": f"{PICK}_0", "value": where.value("INT771")}]},
+                     client, context)
+
+    picked(Where("C1", ""), True, "p1")  # from a slash command's private answer: the card, privately
+    (private,) = fake.of("response_url")
+    assert private.args["response_type"] == "ephemeral" and "INT771" in private.args["text"]
+    assert not fake.of("chat.postMessage")
+    fake.reset()
+    picked(Where("C1", "1.000010"), True, "p2")  # from a private list in a thread: posted there, list removed
+    (post,) = fake.wait_for("chat.postMessage")
+    assert post.args["thread_ts"] == "1.000010" and post.args["blocks"][0]["text"]["text"].startswith("INT771")
+    assert fake.wait_for("response_url")[0].args == {"delete_original": True}
+    fake.reset()
+    picked(Where("C1", "1.000010"), False, "p3")  # picked again: already there, said privately
+    (note,) = fake.wait_for("response_url")
+    assert "INT771 is already answered in this thread." in note.args["text"]
+    fake.settle()
+    assert not fake.of("chat.postMessage")

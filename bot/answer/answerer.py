@@ -236,6 +236,17 @@ class Answerer:
         card = self.card(entry_id, fixit.card(entry_id, faq_index), faq_index, claimed=True)
         return Answer(cards=[card], check=self.workspaces.for_channel(where.channel, where.team))
 
+    def pick(self, entry_id: str, where: Where, shareable: bool = True) -> Answer:
+        """A suggestion picked: outside a thread, the entry privately (a lookup); in a thread, its card there,
+        once (a private note when it is there already)."""
+        if not where.thread_ts:
+            return self.lookup(entry_id, where, shareable=shareable)
+        answer = self.entry_in_thread(entry_id, where)
+        if answer is None:
+            return Answer(note=self.fixit.renderer.note([f"{entry_id} is already answered in this thread."]),
+                          private=True)
+        return answer
+
     def not_posted(self, where: Where, entry_id: str) -> None:
         """A claimed card could not be posted: release the claim, so that a retry can post it."""
         self.store.release_answer(where.channel, where.thread_ts, entry_id)

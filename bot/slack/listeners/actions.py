@@ -129,17 +129,13 @@ def pick(ack, body, client, context) -> None:
     if not click:
         return
     delivery, where = click.delivery, click.where
-    if not where.thread_ts:
-        answer = delivery.answerer.lookup(click.entry_id, where, shareable=shareable(body.get("channel")))
+    answer = delivery.answerer.pick(click.entry_id, where, shareable=shareable(body.get("channel")))
+    if answer.private:
         click.respond(delivery.response(answer, where))
-        return
-    answer = delivery.answerer.entry_in_thread(click.entry_id, where)
-    if answer is None:
-        click.note(f"{click.entry_id} is already answered in this thread.")
     else:
         delivery.in_conversation(client, answer, where)
-    if (body.get("container") or {}).get("is_ephemeral"):
-        click.respond({"delete_original": True})
+    if where.thread_ts and (body.get("container") or {}).get("is_ephemeral"):
+        click.respond({"delete_original": True})  # the private list it was picked from, once in the thread
 
 
 def check_workspace(ack, body, client, context) -> None:
