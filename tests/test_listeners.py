@@ -3,6 +3,8 @@ store and a real client posting to the loopback Slack (no Bolt app in between)."
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from slack_harness import BOT_USER, INT771, FakeSlack
 
@@ -10,7 +12,7 @@ from bot.answer import Answerer, Where
 from bot.pipeline import Fixit
 from bot.settings import Settings
 from bot.slack.app import build_client
-from bot.slack.cards import HELPFUL, PICK
+from bot.slack.cards import FULL_CARD, HELPFUL, PICK, SHARE
 from bot.slack.deliver import Delivery
 from bot.slack.listeners import actions, commands, events
 from bot.slack.transport import KeptConnections
@@ -108,3 +110,22 @@ def test_a_picked_suggestion_is_private_outside_a_thread_and_posted_once_in_one(
     assert "INT771 is already answered in this thread." in note.args["text"]
     fake.settle()
     assert not fake.of("chat.postMessage")
+
+
+def test_a_private_card_expanded_keeps_its_share_button_where_sharing_can_work(setup):
+    fake, _, context, _ = setup
+
+    def expanded(ephemeral: bool, channel_name: str, name: str) -> list[str]:
+        actions.full_card(Ack(), {"user": {"id": "U1"}, "channel": {"id": "C1", "name": channel_name},
+                                  "container": {"type": "message", "is_ephemeral": ephemeral, "channel_id": "C1"},
+                                  "response_url": fake.response_url(name),
+                                  "actions": [{"action_id": FULL_CARD, "value": Where("C1", "").value("INT771")}]},
+                          context)
+        (response,) = fake.wait_for("response_url")
+        fake.reset()
+        assert "Why it happens" in json.dumps(response.args["blocks"])
+        return [e.get("action_id") for b in response.args["blocks"] if b["type"] == "actions" for e in b["elements"]]
+
+    assert SHARE in expanded(True, "general", "f1")
+    assert SHARE not in expanded(True, "directmessage", "f2")  # nobody else to share with in a DM
+    assert SHARE not in expanded(False, "general", "f3")       # a card in the channel is shared already

@@ -251,12 +251,13 @@ class Answerer:
         """A claimed card could not be posted: release the claim, so that a retry can post it."""
         self.store.release_answer(where.channel, where.thread_ts, entry_id)
 
-    def full_card(self, entry_id: str) -> Answer:
-        """The whole card of an entry that a short answer came from."""
+    def full_card(self, entry_id: str, private: bool = False, shareable: bool = True) -> Answer:
+        """The whole card of an entry that a short answer came from; a `private` one keeps its Share button
+        where sharing can work."""
         if self.fixit.kb.get(entry_id) is None:
             return Answer(note=self.fixit.renderer.note(["That entry is no longer in the knowledge base."]),
                           private=True)
-        return Answer(cards=[self.card(entry_id, self.fixit.card(entry_id, full=True))])
+        return Answer(cards=[self.card(entry_id, self.fixit.card(entry_id, full=True))], share=private and shareable)
 
     def feedback(self, entry_id: str, where: Where, user: str, vote: str) -> Answer:
         self.store.record_feedback(entry_id, user, where.channel, where.thread_ts, vote, where.team)
