@@ -12,7 +12,7 @@ import pytest
 from conftest import KB_DIR, ROOT
 from slack_harness import served
 
-from bot.authoring.thread_draft import draft_from_thread
+from bot.authoring.thread_draft import ThreadDraft, draft_from_thread, write_draft
 from bot.slack.listeners.shortcuts import SAVE_DRAFT
 
 KEEPER = "U0KEEPER"
@@ -83,3 +83,14 @@ def test_a_system_named_with_punctuation_attached_is_the_drafts_system(kb, match
                            "QuickBooks Desktop"),
                           ("Upload halted, Sage Intacct: widget ledger unknown to the gateway", "Sage Intacct")]:
         assert draft_from_thread(kb, matcher, error, ["Re-save the ledger"]).system == system
+
+
+def test_a_draft_never_replaces_another_keepers_draft(tmp_path):
+    first, again = ThreadDraft("INT771", "sage_intacct", "id: INT771\n"), ThreadDraft("INT771", "x", "id: two\n")
+    folder = tmp_path / "drafts" / "new"
+    assert write_draft(folder, first) == folder / "INT771.yaml"
+    assert write_draft(folder, again) == folder / "INT771-2.yaml"
+    assert (folder / "INT771.yaml").read_text() == "id: INT771\n"
+    assert (folder / "INT771-2.yaml").read_text() == "id: two\n"
+    odd = write_draft(folder, ThreadDraft("../../etc/passwd", "x", "id: x\n"))
+    assert odd.parent == folder and odd.name == "etc-passwd.yaml"  # a name, never a path

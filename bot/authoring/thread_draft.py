@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from bot.authoring.draft import draft_yaml, example_pastes, placeholders
 from bot.kb import KnowledgeBase
@@ -69,3 +70,18 @@ def _system_of(kb: KnowledgeBase, matcher: Matcher, code: str, error: str) -> st
         return closest.system
     named = kb.systems.named_in(name_words(error))
     return sorted(named)[0] if named else kb.systems.names[0]
+
+
+def write_draft(folder: Path, draft: ThreadDraft) -> Path:
+    """`folder/ID.yaml`, or `ID-2.yaml`… when a draft of that id is already waiting there."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9-]+", "-", draft.entry_id).strip("-") or "DRAFT"
+    for n in range(1, 1000):
+        path = folder / (f"{name}.yaml" if n == 1 else f"{name}-{n}.yaml")
+        try:
+            with open(path, "x", encoding="utf-8") as out:   # never over another keeper's draft
+                out.write(draft.yaml)
+            return path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"{folder}: too many drafts of {name}")

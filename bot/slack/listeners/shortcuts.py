@@ -4,12 +4,11 @@ thread, for the knowledge base's keepers."""
 from __future__ import annotations
 
 import logging
-import re
 from functools import partial
 from pathlib import Path
 
 from bot.answer import Where
-from bot.authoring.thread_draft import ThreadDraft, draft_from_thread
+from bot.authoring.thread_draft import draft_from_thread, write_draft
 from bot.render.renderer import split_text
 from bot.render.slack_text import escape
 from bot.slack.cards import text_blocks
@@ -71,21 +70,6 @@ def save_draft(ack, shortcut, client, context) -> None:
     code = [{"type": "section", "text": {"type": "mrkdwn", "text": f"{FENCE}{chunk}{FENCE}"}}
             for chunk in split_text(draft.yaml.replace(FENCE, "'''"), 2900)]
     respond({**private(intro), "blocks": (text_blocks(intro) + code)[:50]})
-
-
-def write_draft(folder: Path, draft: ThreadDraft) -> Path:
-    """`folder/ID.yaml`, or `ID-2.yaml`… when a draft of that id is already waiting there."""
-    folder.mkdir(parents=True, exist_ok=True)
-    name = re.sub(r"[^A-Za-z0-9-]+", "-", draft.entry_id).strip("-") or "DRAFT"
-    for n in range(1, 1000):
-        path = folder / (f"{name}.yaml" if n == 1 else f"{name}-{n}.yaml")
-        try:
-            with open(path, "x", encoding="utf-8") as out:   # never over another keeper's draft
-                out.write(draft.yaml)
-            return path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"{folder}: too many drafts of {name}")
 
 
 def register(app, settings) -> None:
