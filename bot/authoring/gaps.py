@@ -14,6 +14,8 @@ entries answered and voted "Not it".
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -338,3 +340,33 @@ def read_gaps(url: str, kb: KnowledgeBase, matcher: Matcher, days: int = 30, tea
     """`knowledge_gaps` of the Store at `url` (StoreUnreachable, one line, when it cannot be read)."""
     with existing_store(url) as store:
         return knowledge_gaps(store, kb, matcher, days, team)
+
+
+GAPS_SECONDS = 60.0   # the gaps are worked out at most this often per team (clustering reads the whole window)
+GAPS_DAYS = 30
+
+
+class RecentGaps:
+    """The gaps last worked out, by team, store and knowledge base (a reload is a new one), for GAPS_SECONDS; at
+    most MAX_TEAMS kept."""
+
+    MAX_TEAMS = 100
+
+    def __init__(self) -> None:
+        self._by_team: dict[tuple[str, int, int], tuple[float, object]] = {}
+        self._lock = threading.Lock()
+
+    def of(self, store, fixit, team: str) -> Gaps:
+        """The gaps of `team`'s unmatched pastes in `store` against `fixit`'s knowledge base."""
+        now = time.monotonic()
+        key = (team, id(store), id(fixit))
+        with self._lock:
+            at, gaps = self._by_team.get(key, (0.0, None))
+            if gaps is not None and now - at < GAPS_SECONDS:
+                return gaps
+        gaps = knowledge_gaps(store, fixit.kb, fixit.matcher, days=GAPS_DAYS, team=team)
+        with self._lock:
+            self._by_team[key] = (now, gaps)
+            while len(self._by_team) > self.MAX_TEAMS:
+                self._by_team.pop(next(iter(self._by_team)))
+        return gaps
