@@ -67,8 +67,6 @@ REQUIRED = {
 }
 
 
-
-
 @dataclass
 class Workspace:
     name: str

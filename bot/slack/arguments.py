@@ -2,8 +2,8 @@
 
 For each matcher it tries and each listener it runs, Bolt builds every keyword argument a listener could ask
 for (the body cut eight ways, a dozen context utilities, every context key) and keeps the few named: two
-builds per event, each costing more than the claim in the store. Here each named argument is fetched the way
-Bolt's `build_required_kwargs` fetches it; a listener that names anything else gets Bolt's own build.
+builds per message event (docs/benchmarks.md counts them). Here each named argument is fetched the way Bolt's
+`build_required_kwargs` fetches it; a listener that names anything else gets Bolt's own build.
 """
 
 from __future__ import annotations
