@@ -108,6 +108,7 @@ def test_a_picked_suggestion_is_private_outside_a_thread_and_posted_once_in_one(
     picked(Where("C1", "1.000010"), False, "p3")  # picked again: already there, said privately
     (note,) = fake.wait_for("response_url")
     assert "INT771 is already answered in this thread." in note.args["text"]
+    assert note.args["replace_original"] is False and note.args["response_type"] == "ephemeral"
     fake.settle()
     assert not fake.of("chat.postMessage")
 

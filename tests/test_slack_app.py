@@ -391,8 +391,9 @@ def test_a_request_gets_bolts_own_context_with_the_kept_client(runtime):
 
 def test_each_listener_gets_the_arguments_bolt_would_give_it(runtime):
     """Listeners and Bolt's matchers are called with the arguments they name, fetched one by one
-    (bot/slack/arguments.py): for every listener Fixit registers and a request of each kind, the same
-    matches and the same arguments as Bolt's own build of every argument. Run against the Bolt installed."""
+    (bot/slack/arguments.py): for a request of each kind, every listener Fixit registers matches as Bolt's
+    matchers say, and the one that matches gets the arguments Bolt's own build would give it; a listener
+    naming every argument the table fetches gets them as Bolt gives them too. Run against the Bolt installed."""
     import urllib.parse
 
     from bot.slack.listeners.shortcuts import CALLBACK_ID
@@ -417,6 +418,27 @@ def test_each_listener_gets_the_arguments_bolt_would_give_it(runtime):
             "message": {"text": INT771, "ts": "1.1"}})}), form),
     ]
     assert same_arguments_as_bolt(runtime.app, bodies) == len(bodies)
+
+    from slack_bolt.kwargs_injection import build_required_kwargs
+    from slack_bolt.listener.custom_listener import CustomListener
+    from slack_bolt.request import BoltRequest
+    from slack_bolt.response import BoltResponse
+
+    from bot.slack.arguments import FETCH, DirectListener
+
+    def every_name(body, event, command, action, shortcut, view, options, message, client, context, ack, respond,
+                   say, req, request, resp, response) -> None:
+        pass
+
+    listener = DirectListener(CustomListener(app_name="t", ack_function=every_name, lazy_functions=[], matchers=[],
+                                             middleware=[]))
+    assert set(listener.arg_names) == set(FETCH)  # the table, all of it
+    for body, content_type in bodies:
+        request, response = BoltRequest(body=body, headers={"content-type": content_type}), BoltResponse(status=200)
+        runtime.app._init_context(request)
+        assert listener.arguments(request, response) == build_required_kwargs(
+            logger=listener.logger, required_arg_names=list(listener.arg_names), request=request, response=response,
+            this_func=every_name)
 
 
 def test_pastes_from_many_people_at_once_are_answered_while_listeners_wait_on_a_stalled_slack(fake, slack):

@@ -28,7 +28,7 @@ from slack_bolt.response import BoltResponse
 
 Fetch = Callable[[BoltRequest, BoltResponse], object]
 
-# what `build_required_kwargs` passes under each of these names (tests/test_slack_arguments.py compares the two)
+# what `build_required_kwargs` passes under each of these names (tests/test_slack_app.py compares the two)
 FETCH: dict[str, Fetch] = {
     "body": lambda request, _: request.body,
     "event": lambda request, _: to_event(request.body),

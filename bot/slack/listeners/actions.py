@@ -130,8 +130,8 @@ def pick(ack, body, client, context) -> None:
         return
     delivery, where = click.delivery, click.where
     answer = delivery.answerer.pick(click.entry_id, where, shareable=shareable(body.get("channel")))
-    if answer.private:
-        click.respond(delivery.response(answer, where))
+    if answer.private:  # in a thread, a note beside the list it was picked from, never over it
+        click.respond(delivery.response(answer, where, replace_original=False if where.thread_ts else None))
     else:
         delivery.in_conversation(client, answer, where)
     if where.thread_ts and (body.get("container") or {}).get("is_ephemeral"):
