@@ -34,9 +34,10 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 @dataclass
 class Settings:
-    bot_token: str = ""
-    signing_secret: str = ""
-    app_token: str = ""
+    # the secrets are left out of repr (and so out of any log or traceback that shows a Settings)
+    bot_token: str = field(default="", repr=False)
+    signing_secret: str = field(default="", repr=False)
+    app_token: str = field(default="", repr=False)
     api_url: str = "https://slack.com/api/"
     database_url: str = "sqlite:///fixit.db"
     kb_dir: str = ""
@@ -50,7 +51,7 @@ class Settings:
     kb_last_good: str = ""         # where the last good KB is kept for restarts; empty: nowhere
     tool_name: str = ""            # the expense tool's name in answers (FIXIT_TOOL_NAME); empty: the KB's own
     client_id: str = ""            # SLACK_CLIENT_ID and SLACK_CLIENT_SECRET: installed through OAuth, many teams
-    client_secret: str = ""
+    client_secret: str = field(default="", repr=False)
     scopes: tuple[str, ...] = BOT_SCOPES
     redirect_uri: str = ""         # SLACK_REDIRECT_URI; empty: the app's one (Slack uses the first configured)
     escalation_channel: str = ""   # FIXIT_ESCALATION_CHANNEL: where "Ask a person" posts; empty: not offered
@@ -64,7 +65,7 @@ class Settings:
     answer_apps: dict[str, frozenset[str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)   # what Settings.load(strict=False) could not use
     # every variable read: the environment over `.env`, where a provider's secret named in FIXIT_WORKSPACES is
-    # looked up (kept out of repr: it holds secrets)
+    # looked up (out of repr too)
     environment: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False, compare=False)
 
     def answers_app(self, channel: str, ids: set[str]) -> bool:

@@ -214,6 +214,11 @@ def test_workspaces_file_rejects_written_secrets_and_names_the_problem(tmp_path)
     bad.write_text("workspaces:\n  - name: acme\n    providers:\n      - type: sage_intacct\n", encoding="utf-8")
     with pytest.raises(WorkspacesError, match="sage_intacct provider needs company_id"):
         load_workspaces(bad)
+    bad.write_text("workspaces:\n  - name: acme\n    providers:\n      - type: xero\n        tenant_id: t\n"
+                   "        token_env: SLACK_BOT_TOKEN\n        base_url: https://collector.example\n",
+                   encoding="utf-8")
+    with pytest.raises(WorkspacesError, match="token_env: SLACK_BOT_TOKEN is one of Fixit's or Slack's own settings"):
+        load_workspaces(bad)
     bad.write_text("workspaces: [", encoding="utf-8")
     with pytest.raises(WorkspacesError, match=r"w\.yml:1: malformed YAML"):
         load_workspaces(bad)

@@ -26,6 +26,7 @@ def test_settings_from_env_and_dotenv(tmp_path):
     settings = Settings.load(env={"SLACK_BOT_TOKEN": "xoxb-env", "SLACK_API_URL": "http://127.0.0.1:1/api"},
                              env_file=env_file)
     assert settings.bot_token == "xoxb-env"              # the environment wins over .env
+    assert "xoxb-" not in repr(settings) and "SLACK_API_URL" not in repr(settings)  # no secret, no environment
     assert settings.slash_command == "/help-me"
     assert settings.api_url == "http://127.0.0.1:1/api/"
     assert settings.channel_modes == {"C1": "off", "C2": "mention-only"}

@@ -22,6 +22,8 @@ from bot.checks.xero import DEFAULT_BASE_URL as XERO_URL
 from bot.checks.xero import Xero
 
 SECRET_KEYS = {"password", "sender_password", "user_password", "token", "secret", "access_token"}
+# a provider's secret is never one of these: a workspaces file could otherwise send the bot's own tokens to a host
+OWN_SETTINGS = ("SLACK_", "FIXIT_")
 
 
 class WorkspacesError(ValueError):
@@ -129,6 +131,11 @@ def load_workspaces(path: str | Path | None, environment: Mapping[str, str] = os
             if leaked:
                 raise WorkspacesError(f"{where}: {', '.join(sorted(leaked))} must not be written in the file; "
                                       f"name an environment variable instead (e.g. {sorted(leaked)[0]}_env)")
+            borrowed = sorted(f"{k}: {v}" for k, v in p.items()
+                              if k.endswith("_env") and str(v).upper().startswith(OWN_SETTINGS))
+            if borrowed:
+                raise WorkspacesError(f"{where}: {borrowed[0]} is one of Fixit's or Slack's own settings; name a "
+                                      f"variable of the provider's own (e.g. ACME_QBO_TOKEN)")
             missing = REQUIRED[kind] - set(p)
             if missing:
                 raise WorkspacesError(f"{where}: {kind} provider needs {', '.join(sorted(missing))}")
