@@ -5,6 +5,7 @@ turns in short blocks against the same load generator and fake Slack, so the tab
 
     python bench/bench_slack.py [--events 300] [--blocks 6] [--concurrency 20] [--workers 1]
     python bench/bench_slack.py --instructions [--events 300]
+    python bench/bench_slack.py --rss 20000 [--rss-warm-up 200] [--rss-bare]
 
 Concurrency N means N people pasting at once, each waiting for the answer in the thread before pasting
 again (a closed loop, like `hey -c N`). Prints events/s (first paste sent → last answer received, the
@@ -15,6 +16,9 @@ the CPU each server and this process spent per event (Linux), and the median of 
 it executes in user space per event (all its threads) are counted over `--events` events at the same
 concurrency. The count is the same from run to run whatever else the machine is doing, so it shows what a
 change costs where timings drift; it leaves out the kernel's work and cache misses, which timings include.
+
+`--rss N` serves one app alone (Fixit, or the anchor with `--rss-bare`) and prints its resident memory every
+1 000 events over N events, counted after `--rss-warm-up` events, with the growth per 1 000 events.
 """
 
 from __future__ import annotations
@@ -323,28 +327,31 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def measure_rss(events: int, concurrency: int, tls: bool, step: int = 1000) -> None:
-    """Fixit alone: its server's resident memory after every `step` events, and the growth per 1 000 events
-    over the second half (the first fills caches that are meant to fill)."""
-    texts = pastes(events + 200)
+def measure_rss(events: int, concurrency: int, tls: bool, step: int = 1000, warm_up: int = 200,
+                name: str = "Fixit") -> None:
+    """One app alone (Fixit unless `name` says the anchor): its server's resident memory after every `step`
+    events, counted from the end of `warm_up` events, and the growth per 1 000 events over the second half
+    (the first fills caches that are meant to fill)."""
+    texts = pastes(events + warm_up)
     with tempfile.TemporaryDirectory() as tmp:
         fake, trust = loopback_slack(tls, tmp)
         port = free_port()
-        process = start_server(server_commands(1)["Fixit"], {**server_env(fake, tmp), **trust}, port)
-        app = AppUnderTest("Fixit", process, SlackSender(f"http://127.0.0.1:{port}/slack/events"))
+        process = start_server(server_commands(1)[name], {**server_env(fake, tmp), **trust}, port)
+        app = AppUnderTest(name, process, SlackSender(f"http://127.0.0.1:{port}/slack/events"))
         samples = []
         try:
-            drive(app, fake, texts[:200], concurrency, "1700000000")
+            for done in range(0, warm_up, step):
+                drive(app, fake, texts[done:min(done + step, warm_up)], concurrency, f"17{done:08d}")
             samples.append((0, rss_kib(process.pid)))
             for done in range(step, events + 1, step):
-                drive(app, fake, texts[200 + done - step: 200 + done], concurrency, f"19{done:08d}")
+                drive(app, fake, texts[warm_up + done - step: warm_up + done], concurrency, f"19{done:08d}")
                 samples.append((done, rss_kib(process.pid)))
         finally:
             process.terminate()
             process.wait(timeout=10)
             fake.close()
-    print(f"Fixit server RSS over {events} events (concurrency {concurrency}, Slack over "
-          f"{'HTTPS' if tls else 'plain HTTP'})")
+    print(f"{name} server RSS over {events} events after {warm_up} to warm up (concurrency {concurrency}, Slack "
+          f"over {'HTTPS' if tls else 'plain HTTP'})")
     print("| events | RSS MiB |")
     print("|---:|---:|")
     for done, kib in samples:
@@ -380,6 +387,10 @@ def main() -> None:
                         help="serve the loopback Slack over HTTPS (a CA made for the run, trusted via SSL_CERT_FILE)")
     parser.add_argument("--rss", type=int, default=0, metavar="EVENTS",
                         help="Fixit alone: its RSS every 1 000 events over this many events")
+    parser.add_argument("--rss-warm-up", type=int, default=200, metavar="EVENTS",
+                        help="with --rss: events served before the first sample (default 200)")
+    parser.add_argument("--rss-bare", action="store_true",
+                        help="with --rss: the stock bare Bolt app instead of Fixit, measured the same way")
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -397,7 +408,8 @@ def main() -> None:
         count_instructions(args.events, args.concurrency, args.tls)
         return
     if args.rss:
-        measure_rss(args.rss, args.concurrency, args.tls)
+        measure_rss(args.rss, args.concurrency, args.tls, warm_up=args.rss_warm_up,
+                    name="bare Bolt app" if args.rss_bare else "Fixit")
         return
     texts = pastes(args.events * args.blocks * 2)
     with tempfile.TemporaryDirectory() as tmp:
