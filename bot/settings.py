@@ -15,6 +15,29 @@ BOT_SCOPES = ("app_mentions:read", "channels:history", "groups:history", "im:his
 DEFAULT_KB_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 
+class Environment(Mapping[str, str]):
+    """The variables settings were read from (the environment over `.env`): looked up by name, never shown
+    whole. Its repr is a count, and a copy (`dataclasses.asdict`, `copy.deepcopy`) is the same object."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = values
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name]
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"<Environment: {len(self._values)} variables>"
+
+    def __deepcopy__(self, memo) -> Environment:
+        return self
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines; `#` comments, blank lines and `export ` prefixes allowed; quotes stripped."""
     values: dict[str, str] = {}
@@ -66,7 +89,8 @@ class Settings:
     problems: list[str] = field(default_factory=list)   # what Settings.load(strict=False) could not use
     # every variable read: the environment over `.env`, where a provider's secret named in FIXIT_WORKSPACES is
     # looked up (out of repr too)
-    environment: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False, compare=False)
+    environment: Mapping[str, str] = field(default_factory=lambda: Environment(os.environ), repr=False,
+                                           compare=False)
 
     def answers_app(self, channel: str, ids: set[str]) -> bool:
         """Whether a message another app posted in `channel` (with these app and bot ids) may be answered."""
@@ -133,7 +157,7 @@ class Settings:
             health_port=int(checked(number, get, "FIXIT_HEALTH_PORT", 0, "a port number (empty: no health port)",
                                     default=0)),
             health_host=get("FIXIT_HEALTH_HOST", cls.health_host),
-            environment=values,
+            environment=Environment(values),
         )
         if settings.ca_file and not Path(settings.ca_file).is_file():
             problems.append(f"SSL_CERT_FILE: {settings.ca_file!r} is not a file (a PEM bundle of the CAs to trust, "

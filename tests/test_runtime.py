@@ -27,6 +27,9 @@ def test_settings_from_env_and_dotenv(tmp_path):
                              env_file=env_file)
     assert settings.bot_token == "xoxb-env"              # the environment wins over .env
     assert "xoxb-" not in repr(settings) and "SLACK_API_URL" not in repr(settings)  # no secret, no environment
+    from dataclasses import asdict
+    copied = asdict(settings)["environment"]
+    assert copied["SLACK_BOT_TOKEN"] == "xoxb-env" and "xoxb-" not in repr(copied)  # looked up, never shown
     assert settings.slash_command == "/help-me"
     assert settings.api_url == "http://127.0.0.1:1/api/"
     assert settings.channel_modes == {"C1": "off", "C2": "mention-only"}

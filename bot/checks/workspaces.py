@@ -20,6 +20,7 @@ from bot.checks.quickbooks_online import QuickBooksOnline
 from bot.checks.settings_file import SettingsFile
 from bot.checks.xero import DEFAULT_BASE_URL as XERO_URL
 from bot.checks.xero import Xero
+from bot.settings import Environment
 
 SECRET_KEYS = {"password", "sender_password", "user_password", "token", "secret", "access_token"}
 # a provider's secret is never one of these: a workspaces file could otherwise send the bot's own tokens to a host
@@ -36,7 +37,8 @@ class ProviderSpec:
 
     kind: str
     options: dict
-    environment: Mapping[str, str] = field(default_factory=lambda: os.environ, repr=False, compare=False)
+    environment: Mapping[str, str] = field(default_factory=lambda: Environment(os.environ), repr=False,
+                                           compare=False)
 
     def build(self, base: Path):
         o = self.options
@@ -102,7 +104,8 @@ class Workspaces:
             (w for w in self.by_name.values() if team and team in w.teams), None)
 
 
-def load_workspaces(path: str | Path | None, environment: Mapping[str, str] = os.environ) -> Workspaces:
+def load_workspaces(path: str | Path | None, environment: Mapping[str, str] | None = None) -> Workspaces:
+    environment = Environment(os.environ) if environment is None else environment
     if not path:
         return Workspaces([])
     path = Path(path)
