@@ -103,8 +103,8 @@ def test_the_wal_is_checkpointed_on_its_own_thread_and_stays_small(tmp_path):
         store.claim_event(f"Ev{n:06d}", f"C{n % 50}", f"1700000000.{n:06d}", ["INT771", "NS0012"])
     eventually(lambda: store._checkpointer.checkpoints >= 5)
     assert store._checkpointer._thread.name == "fixit-checkpoint"
-    # Unchecked, these claims make a 46 MiB WAL. Checkpointed, it stays near SQLite's 1 000 pages of 4 KiB:
-    # 4.2 MiB here, up to 6.8 MiB on a box whose CPUs are busy (the thread then checkpoints later).
+    # far below what these claims write to a WAL nobody checkpoints, with room for a busy box, where the thread
+    # checkpoints later than SQLite's 1 000 pages
     assert (tmp_path / "w.db-wal").stat().st_size < 12 * 1024 * 1024
     reader = sqlite3.connect(tmp_path / "w.db")
     assert reader.execute("SELECT count(*) FROM thread_answers").fetchone()[0] == 2 * claims

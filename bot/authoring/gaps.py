@@ -41,6 +41,8 @@ POSTINGS = 32            # clusters remembered per word (the most recent)
 CLOSEST_FOR = 200        # clusters whose closest entry is looked up (the biggest)
 SAMPLES = 2
 CODE_SHAPES = 20         # code mentions looked at per paste
+GAPS_SECONDS = 60.0      # RecentGaps: worked out at most this often per team (clustering reads the whole window)
+GAPS_DAYS = 30           # ... over this many days
 
 _WORD = re.compile(r"[^\W_]+")
 
@@ -340,10 +342,6 @@ def read_gaps(url: str, kb: KnowledgeBase, matcher: Matcher, days: int = 30, tea
     """`knowledge_gaps` of the Store at `url` (StoreUnreachable, one line, when it cannot be read)."""
     with existing_store(url) as store:
         return knowledge_gaps(store, kb, matcher, days, team)
-
-
-GAPS_SECONDS = 60.0   # the gaps are worked out at most this often per team (clustering reads the whole window)
-GAPS_DAYS = 30
 
 
 class RecentGaps:

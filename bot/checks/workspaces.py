@@ -37,8 +37,7 @@ class ProviderSpec:
 
     kind: str
     options: dict
-    environment: Mapping[str, str] = field(default_factory=lambda: Environment(os.environ), repr=False,
-                                           compare=False)
+    environment: Mapping[str, str] = field(repr=False, compare=False)
 
     def build(self, base: Path):
         o = self.options

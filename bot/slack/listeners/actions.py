@@ -160,8 +160,8 @@ def check_workspace(ack, body, client, context) -> None:
 def full_card(ack, body, context) -> None:
     click = press(ack, body, context)
     if click:
-        answer = click.delivery.answerer.full_card(click.entry_id, private=bool(
-            (body.get("container") or {}).get("is_ephemeral")), shareable=shareable(body.get("channel")))
+        private = bool((body.get("container") or {}).get("is_ephemeral"))
+        answer = click.delivery.answerer.full_card(click.entry_id, private, shareable(body.get("channel")))
         click.respond(click.delivery.response(answer, click.where, replace_original=bool(answer.cards)))
 
 
