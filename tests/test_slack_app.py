@@ -432,7 +432,7 @@ def test_each_listener_gets_the_arguments_bolt_would_give_it(runtime):
 
     listener = DirectListener(CustomListener(app_name="t", ack_function=every_name, lazy_functions=[], matchers=[],
                                              middleware=[]))
-    assert set(listener.arg_names) == set(FETCH)  # the table, all of it
+    assert set(listener.arg_names) == set(FETCH) and listener._fetch is not None  # the table, all of it, fetched
     for body, content_type in bodies:
         request, response = BoltRequest(body=body, headers={"content-type": content_type}), BoltResponse(status=200)
         runtime.app._init_context(request)
