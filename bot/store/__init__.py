@@ -86,9 +86,10 @@ UNMATCHED_CHARS = 500
 PRUNE_EVERY = 1000         # claims between two prunings of old event ids (Slack retries come within minutes)
 BUSY_SECONDS = 10          # how long a write waits for a database another process holds
 BUSY_RETRY_SECONDS = 0.0005
-# SQLite's page cache, per connection. Its default (2 000 KiB) fills as the database grows, so a server's memory
-# grew with its claims until the cache was full; what a claim or a thread lookup reads is a few pages.
-SQLITE_CACHE_KIB = 512
+# SQLite's page cache, per connection (each thread that reads holds one). Its default (2 000 KiB) fills as the
+# database grows, so a server's memory grew with its claims until every cache was full; what a claim or a thread
+# lookup reads is a few pages, and the operating system caches the file below it.
+SQLITE_CACHE_KIB = 128
 CHECKPOINT_EVERY = 50      # commits of claims between two checkpoints of the WAL on their own thread
 
 

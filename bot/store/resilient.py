@@ -52,6 +52,11 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
+def thread_key(channel: str, thread_ts: str) -> str:
+    """One string for a thread (channel ids hold no space): a remembered claim costs one object, not three."""
+    return f"{channel} {thread_ts}"
+
+
 class ResilientStore:
     def __init__(self, url: str = "sqlite:///fixit.db", retention_days: int = 30,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -64,7 +69,7 @@ class ResilientStore:
         self._down_since: float | None = None
         self._lock = threading.RLock()
         self._seen: OrderedDict[str, float] = OrderedDict()          # event ids, and when
-        self._claims: OrderedDict[tuple[str, str], list[str]] = OrderedDict()  # (channel, thread) → entries
+        self._claims: OrderedDict[str, tuple[str, ...]] = OrderedDict()   # thread_key(channel, thread) → entries
         self._notices: set[str] = set()
         self._modes: dict[str, dict[str, str]] = {}      # team → channel → mode, as last read
         self._modes_read: dict[str, float] = {}
@@ -154,13 +159,13 @@ class ResilientStore:
         store = self._store
         try:
             store.first_delivery(f"fixit:probe:{time.time()}")
-            self._remembered_into(store)
             written = 0
             while self._pending:
                 what, write = self._pending[0]
                 write(store)
                 self._pending.popleft()
                 written += 1
+            self._remembered_into(store)   # after the kept releases: a claim made again since then stays
         except self._errors as exc:
             self._fail(exc, "recovering")
             return False
@@ -171,7 +176,8 @@ class ResilientStore:
     def _remembered_into(self, store: Store) -> None:
         for event_id in list(self._seen):
             store.first_delivery(event_id)
-        for (channel, thread), entries in list(self._claims.items()):
+        for key, entries in list(self._claims.items()):
+            channel, thread = key.split(" ", 1)
             for entry_id in entries:
                 store.claim_answer(channel, thread, entry_id)
 
@@ -216,12 +222,12 @@ class ResilientStore:
 
     def _remember_claims(self, channel: str, thread_ts: str, entry_ids: list[str]) -> list[str]:
         with self._lock:
-            claimed = self._claims.setdefault((channel, thread_ts), [])
-            self._claims.move_to_end((channel, thread_ts))
+            key = thread_key(channel, thread_ts)
+            claimed = self._claims.pop(key, ())
+            fresh = [e for e in entry_ids if e not in claimed]
+            self._claims[key] = claimed + tuple(fresh)
             while len(self._claims) > MAX_REMEMBERED:
                 self._claims.popitem(last=False)
-            fresh = [e for e in entry_ids if e not in claimed]
-            claimed.extend(fresh)
             return fresh
 
     def _keep(self, what: str, write: Callable[[Store], object]) -> None:
@@ -260,9 +266,10 @@ class ResilientStore:
 
     def release_answer(self, channel: str, thread_ts: str, entry_id: str) -> None:
         with self._lock:
-            claimed = self._claims.get((channel, thread_ts), [])
+            key = thread_key(channel, thread_ts)
+            claimed = self._claims.get(key, ())
             if entry_id in claimed:
-                claimed.remove(entry_id)
+                self._claims[key] = tuple(e for e in claimed if e != entry_id)
 
         def later():
             self._keep("release", lambda s: s.release_answer(channel, thread_ts, entry_id))
@@ -271,7 +278,7 @@ class ResilientStore:
 
     def thread_entries(self, channel: str, thread_ts: str) -> list[str]:
         return self._call("reading the thread's answers", lambda s: s.thread_entries(channel, thread_ts),
-                          lambda: list(self._claims.get((channel, thread_ts), [])), channel=channel)
+                          lambda: list(self._claims.get(thread_key(channel, thread_ts), ())), channel=channel)
 
     def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str,
                         team: str = "") -> None:

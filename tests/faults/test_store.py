@@ -61,6 +61,26 @@ def test_a_database_that_cannot_be_opened_at_start_still_answers_once_per_event(
         server.close()
 
 
+def test_while_the_database_is_down_the_memory_keeps_the_claims_contract_and_hands_it_over(tmp_path):
+    """Claims, a retry, a release and a thread's answers, all from memory; then the same, from the database."""
+    missing = tmp_path / "not-yet" / "fixit.db"
+    store = resilient.ResilientStore(f"sqlite:///{missing}")
+    assert store.degraded
+    assert store.claim_event("Ev1", "C1", "1.1", ["INT771", "NS0012"]) == ["INT771", "NS0012"]
+    assert store.claim_event("Ev1", "C1", "1.1", ["INT771"]) is None                 # Slack's retry
+    assert store.claim_event("Ev2", "C1", "1.1", ["INT771", "XERO68"]) == ["XERO68"]
+    assert store.claim_event("Ev3", "C2", "1.1", ["INT771"]) == ["INT771"]           # another channel
+    assert store.claim_answer("C1", "1.1", "INT771") is False
+    store.release_answer("C1", "1.1", "NS0012")
+    assert store.thread_entries("C1", "1.1") == ["INT771", "XERO68"]
+    assert store.claim_answer("C1", "1.1", "NS0012") is True
+    missing.parent.mkdir()
+    eventually(lambda: store.first_delivery(f"probe-{os.urandom(4).hex()}") and not store.degraded, timeout=10)
+    assert sorted(store.thread_entries("C1", "1.1")) == ["INT771", "NS0012", "XERO68"]   # read from the database
+    assert store.thread_entries("C2", "1.1") == ["INT771"]
+    assert store.first_delivery("Ev2") is False
+
+
 def test_a_read_only_database_at_start_still_answers(fake, tmp_path):
     db = tmp_path / "fixit.db"
     served(fake, f"sqlite:///{db}").close()           # create it
