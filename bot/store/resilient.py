@@ -2,13 +2,14 @@
 must not silence the bot.
 
 The last MAX_REMEMBERED claims are also remembered in this process (event ids for WINDOW_SECONDS), so while the
-database fails a Slack retry is still answered once: Slack retries an event after a minute and after five.
+database fails a Slack retry is still answered once: Slack retries an event after a minute and after five; and
+so are the last MAX_REMEMBERED one-time notices (a thread escalated, an admin told of bad credentials).
 Bounded by count as well as time, so that what the process holds does not grow with its traffic. Writes that
 fail (feedback, unmatched pastes, claims made meanwhile) wait in memory and go in when the database answers
-again; it is tried again every RETRY_SECONDS. Each degraded call is logged with its event id and channel,
-never a body. A SQLite file deleted or replaced under the running process is
-noticed (its writes would go to a file nobody can open again) and a new one is started, with what this
-process remembers written into it.
+again, followed by what this process remembers; it is tried again every RETRY_SECONDS. Each degraded call is
+logged with its event id and channel, never a body. A SQLite file deleted or replaced under the running
+process is noticed (its writes would go to a file nobody can open again) and a new one is started, with what
+this process remembers written into it.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class ResilientStore:
         self._lock = threading.RLock()
         self._seen: OrderedDict[str, float] = OrderedDict()          # event ids, and when
         self._claims: OrderedDict[str, tuple[str, ...]] = OrderedDict()   # thread_key(channel, thread) → entries
-        self._notices: set[str] = set()
+        self._notices: OrderedDict[str, None] = OrderedDict()       # one-time notices given, the latest last
         self._modes: dict[str, dict[str, str]] = {}      # team → channel → mode, as last read
         self._modes_read: dict[str, float] = {}
         self._pending: deque[tuple[str, Callable[[Store], object]]] = deque(maxlen=MAX_PENDING)
@@ -180,6 +181,8 @@ class ResilientStore:
             channel, thread = key.split(" ", 1)
             for entry_id in entries:
                 store.claim_answer(channel, thread, entry_id)
+        for key in list(self._notices):
+            store.notify_once(key)
 
     def _call(self, what: str, work: Callable[[Store], object], fallback: Callable[[], object],
               event_id: str = "", channel: str = ""):
@@ -294,12 +297,15 @@ class ResilientStore:
     def notify_once(self, key: str) -> bool:
         with self._lock:
             fresh_here = key not in self._notices
-            self._notices.add(key)
+            self._notices[key] = None
+            self._notices.move_to_end(key)
+            while len(self._notices) > MAX_REMEMBERED:
+                self._notices.popitem(last=False)
         return self._call("a one-time notice", lambda s: s.notify_once(key), lambda: fresh_here)
 
     def forget_notice(self, key: str) -> None:
         with self._lock:
-            self._notices.discard(key)
+            self._notices.pop(key, None)
         self._call("forgetting a notice", lambda s: s.forget_notice(key),
                    lambda: self._keep("forget notice", lambda s: s.forget_notice(key)))
 

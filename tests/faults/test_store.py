@@ -62,7 +62,8 @@ def test_a_database_that_cannot_be_opened_at_start_still_answers_once_per_event(
 
 
 def test_while_the_database_is_down_the_memory_keeps_the_claims_contract_and_hands_it_over(tmp_path):
-    """Claims, a retry, a release and a thread's answers, all from memory; then the same, from the database."""
+    """Claims, a retry, a release, a thread's answers and one-time notices, all from memory; then the same, from
+    the database."""
     missing = tmp_path / "not-yet" / "fixit.db"
     store = resilient.ResilientStore(f"sqlite:///{missing}")
     assert store.degraded
@@ -74,11 +75,25 @@ def test_while_the_database_is_down_the_memory_keeps_the_claims_contract_and_han
     store.release_answer("C1", "1.1", "NS0012")
     assert store.thread_entries("C1", "1.1") == ["INT771", "XERO68"]
     assert store.claim_answer("C1", "1.1", "NS0012") is True
+    assert store.notify_once("escalated:C1:1.1") is True and store.notify_once("escalated:C1:1.1") is False
+    assert store.notify_once("escalated:C2:1.1") is True
+    store.forget_notice("escalated:C2:1.1")                                          # its post failed
     missing.parent.mkdir()
     eventually(lambda: store.first_delivery(f"probe-{os.urandom(4).hex()}") and not store.degraded, timeout=10)
     assert sorted(store.thread_entries("C1", "1.1")) == ["INT771", "NS0012", "XERO68"]   # read from the database
     assert store.thread_entries("C2", "1.1") == ["INT771"]
     assert store.first_delivery("Ev2") is False
+    assert store._store.notify_once("escalated:C1:1.1") is False     # the database itself knows the notice
+    assert store.notify_once("escalated:C2:1.1") is True
+
+
+def test_the_notices_remembered_are_bounded_too(tmp_path, monkeypatch):
+    monkeypatch.setattr(resilient, "MAX_REMEMBERED", 3)
+    store = resilient.ResilientStore(f"sqlite:///{tmp_path / 'not-yet' / 'fixit.db'}")
+    for n in range(10):
+        assert store.notify_once(f"escalated:C1:{n}") is True
+    assert len(store._notices) == 3
+    assert store.notify_once("escalated:C1:9") is False and store.notify_once("escalated:C1:0") is True
 
 
 def test_a_read_only_database_at_start_still_answers(fake, tmp_path):
