@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -70,7 +71,7 @@ class ResilientStore:
         self._down_since: float | None = None
         self._lock = threading.RLock()
         self._seen: OrderedDict[str, float] = OrderedDict()          # event ids, and when
-        self._claims: OrderedDict[str, tuple[str, ...]] = OrderedDict()   # thread_key(channel, thread) → entries
+        self._claims: OrderedDict[str, tuple[str, ...]] = OrderedDict()   # thread_key → (team, entry, entry, …)
         self._notices: OrderedDict[str, None] = OrderedDict()       # one-time notices given, the latest last
         self._modes: dict[str, dict[str, str]] = {}      # team → channel → mode, as last read
         self._modes_read: dict[str, float] = {}
@@ -160,13 +161,9 @@ class ResilientStore:
         store = self._store
         try:
             store.first_delivery(f"fixit:probe:{time.time()}")
-            written = 0
-            while self._pending:
-                what, write = self._pending[0]
-                write(store)
-                self._pending.popleft()
-                written += 1
+            written = self._write_kept(store)
             self._remembered_into(store)   # after the kept releases: a claim made again since then stays
+            written += self._write_kept(store)   # kept while the memory went in
         except self._errors as exc:
             self._fail(exc, "recovering")
             return False
@@ -174,13 +171,30 @@ class ResilientStore:
         self._down_since = None
         return True
 
+    def _write_kept(self, store: Store) -> int:
+        """The writes kept while the database failed, oldest first; how many."""
+        written = 0
+        with self._lock:
+            while self._pending:
+                what, write = self._pending[0]
+                write(store)
+                self._pending.popleft()
+                written += 1
+        return written
+
+    def _catch_up(self, store: Store) -> None:
+        try:
+            self._write_kept(store)
+        except self._errors as exc:
+            self._fail(exc, "writing what was kept")
+
     def _remembered_into(self, store: Store) -> None:
         for event_id in list(self._seen):
             store.first_delivery(event_id)
-        for key, entries in list(self._claims.items()):
+        for key, (team, *entries) in list(self._claims.items()):
             channel, thread = key.split(" ", 1)
             for entry_id in entries:
-                store.claim_answer(channel, thread, entry_id)
+                store.claim_answer(channel, thread, entry_id, team)
         for key in list(self._notices):
             store.notify_once(key)
 
@@ -189,9 +203,13 @@ class ResilientStore:
         store = self._available()
         if store is not None:
             try:
-                return work(store)
+                result = work(store)
             except self._errors as exc:
                 self._fail(exc, what, event_id, channel)
+            else:
+                if self._pending:   # kept by a call that raced the recovery
+                    self._catch_up(store)
+                return result
         else:
             log.warning("store unavailable: %s%s%s done in memory", what,
                         f" for event {event_id}" if event_id else "", f" in {channel}" if channel else "")
@@ -223,12 +241,12 @@ class ResilientStore:
             self._seen[event_id] = now
             return True
 
-    def _remember_claims(self, channel: str, thread_ts: str, entry_ids: list[str]) -> list[str]:
+    def _remember_claims(self, channel: str, thread_ts: str, entry_ids: list[str], team: str) -> list[str]:
         with self._lock:
             key = thread_key(channel, thread_ts)
-            claimed = self._claims.pop(key, ())
+            team, *claimed = self._claims.pop(key, (sys.intern(team),))   # one string per team, not per claim
             fresh = [e for e in entry_ids if e not in claimed]
-            self._claims[key] = claimed + tuple(fresh)
+            self._claims[key] = (team, *claimed, *fresh)
             while len(self._claims) > MAX_REMEMBERED:
                 self._claims.popitem(last=False)
             return fresh
@@ -249,12 +267,12 @@ class ResilientStore:
         fresh_here = not event_id or self._remember_event(event_id)
 
         def in_memory():
-            return self._remember_claims(channel, thread_ts, entry_ids) if fresh_here else None
+            return self._remember_claims(channel, thread_ts, entry_ids, team) if fresh_here else None
 
         def in_store(store: Store):
             fresh = store.claim_event(event_id, channel, thread_ts, entry_ids, team)
             if fresh:
-                self._remember_claims(channel, thread_ts, fresh)
+                self._remember_claims(channel, thread_ts, fresh, team)
             return fresh
         return self._call("claiming the answer", in_store, in_memory, event_id, channel)
 
@@ -262,17 +280,17 @@ class ResilientStore:
         def in_store(store: Store):
             fresh = store.claim_answer(channel, thread_ts, entry_id, team)
             if fresh:
-                self._remember_claims(channel, thread_ts, [entry_id])
+                self._remember_claims(channel, thread_ts, [entry_id], team)
             return fresh
         return self._call("claiming the answer", in_store,
-                          lambda: bool(self._remember_claims(channel, thread_ts, [entry_id])), channel=channel)
+                          lambda: bool(self._remember_claims(channel, thread_ts, [entry_id], team)), channel=channel)
 
     def release_answer(self, channel: str, thread_ts: str, entry_id: str) -> None:
         with self._lock:
             key = thread_key(channel, thread_ts)
-            claimed = self._claims.get(key, ())
+            team, *claimed = self._claims.get(key, ("",))
             if entry_id in claimed:
-                self._claims[key] = tuple(e for e in claimed if e != entry_id)
+                self._claims[key] = (team, *(e for e in claimed if e != entry_id))
 
         def later():
             self._keep("release", lambda s: s.release_answer(channel, thread_ts, entry_id))
@@ -281,7 +299,7 @@ class ResilientStore:
 
     def thread_entries(self, channel: str, thread_ts: str) -> list[str]:
         return self._call("reading the thread's answers", lambda s: s.thread_entries(channel, thread_ts),
-                          lambda: list(self._claims.get(thread_key(channel, thread_ts), ())), channel=channel)
+                          lambda: list(self._claims.get(thread_key(channel, thread_ts), ())[1:]), channel=channel)
 
     def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str,
                         team: str = "") -> None:
@@ -295,13 +313,27 @@ class ResilientStore:
                    channel=channel)
 
     def notify_once(self, key: str) -> bool:
+        """Remembered here only when this process gives the notice: one another instance gave is its to forget."""
+        def in_store(store: Store) -> bool:
+            given = store.notify_once(key)
+            if given:
+                self._remember_notice(key)
+            return given
+
+        def in_memory() -> bool:
+            with self._lock:
+                fresh = key not in self._notices
+                if fresh:
+                    self._remember_notice(key)
+                return fresh
+        return self._call("a one-time notice", in_store, in_memory)
+
+    def _remember_notice(self, key: str) -> None:
         with self._lock:
-            fresh_here = key not in self._notices
             self._notices[key] = None
             self._notices.move_to_end(key)
             while len(self._notices) > MAX_REMEMBERED:
                 self._notices.popitem(last=False)
-        return self._call("a one-time notice", lambda s: s.notify_once(key), lambda: fresh_here)
 
     def forget_notice(self, key: str) -> None:
         with self._lock:
@@ -360,6 +392,9 @@ class ResilientStore:
     def forget_team(self, team: str) -> None:
         with self._lock:
             self._modes.pop(team, None)
+            if team:
+                for key in [k for k, (of, *_) in self._claims.items() if of == team]:
+                    del self._claims[key]
         self._call("forgetting a team", lambda s: s.forget_team(team),
                    lambda: self._keep("forget team", lambda s: s.forget_team(team)))
 

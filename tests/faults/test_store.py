@@ -13,10 +13,11 @@ import time
 import pytest
 from loopback import RawServer
 from slack_harness import INT771, FakeSlack, SlackSender, eventually, message, served
+from sqlalchemy import select
 
 from bot.answer import Where
 from bot.slack.cards import HELPFUL
-from bot.store import resilient
+from bot.store import resilient, thread_answers
 
 
 @pytest.fixture
@@ -78,6 +79,12 @@ def test_while_the_database_is_down_the_memory_keeps_the_claims_contract_and_han
     assert store.notify_once("escalated:C1:1.1") is True and store.notify_once("escalated:C1:1.1") is False
     assert store.notify_once("escalated:C2:1.1") is True
     store.forget_notice("escalated:C2:1.1")                                          # its post failed
+    assert store.notify_once("escalated:C3:1.1") is True
+    store.forget_notice("escalated:C3:1.1")
+    assert store.notify_once("escalated:C3:1.1") is True                             # asked again, posted
+    assert store.claim_event("Ev4", "C4", "1.1", ["INT771"], team="T0A") == ["INT771"]
+    assert store.claim_event("Ev5", "C5", "1.1", ["NS0012"], team="T0B") == ["NS0012"]
+    store.forget_team("T0A")                                                         # uninstalled meanwhile
     missing.parent.mkdir()
     eventually(lambda: store.first_delivery(f"probe-{os.urandom(4).hex()}") and not store.degraded, timeout=10)
     assert sorted(store.thread_entries("C1", "1.1")) == ["INT771", "NS0012", "XERO68"]   # read from the database
@@ -85,6 +92,29 @@ def test_while_the_database_is_down_the_memory_keeps_the_claims_contract_and_han
     assert store.first_delivery("Ev2") is False
     assert store._store.notify_once("escalated:C1:1.1") is False     # the database itself knows the notice
     assert store.notify_once("escalated:C2:1.1") is True
+    assert store._store.notify_once("escalated:C3:1.1") is False
+    assert store.thread_entries("C4", "1.1") == [] and store.thread_entries("C5", "1.1") == ["NS0012"]
+    teams = select(thread_answers.c.channel, thread_answers.c.team_id).where(thread_answers.c.team_id != "")
+    with store.engine.connect() as conn:                     # T0B's claim went in as T0B's; T0A's is gone
+        assert conn.execute(teams).all() == [("C5", "T0B")]
+
+
+def test_what_was_kept_while_recovering_is_written_by_the_next_call(tmp_path):
+    store = resilient.ResilientStore(f"sqlite:///{tmp_path / 'fixit.db'}")
+    vote = lambda s: s.record_feedback("INT771", "U1", "C1", "1.1", "up")  # noqa: E731
+    store._keep("feedback", vote)          # as a call that found the store still recovering would
+    assert store.thread_entries("C1", "1.1") == []
+    assert store.feedback_for("INT771") == {"up": 1} and not store._pending
+
+
+def test_a_notice_another_instance_gave_is_not_remembered_as_this_ones(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fixit.db'}"
+    first, second = resilient.ResilientStore(url), resilient.ResilientStore(url)
+    assert first.notify_once("escalated:C1:1.1") is True
+    assert second.notify_once("escalated:C1:1.1") is False
+    first.forget_notice("escalated:C1:1.1")                  # the escalation could not be posted
+    second._remembered_into(second._store)                   # what a recovery of the second writes
+    assert first.notify_once("escalated:C1:1.1") is True
 
 
 def test_the_notices_remembered_are_bounded_too(tmp_path, monkeypatch):
