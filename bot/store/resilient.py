@@ -54,6 +54,14 @@ def sqlite_file(url: str) -> Path | None:
     return Path(database)
 
 
+def remember(memory: OrderedDict, key: str, value) -> None:
+    """`key` put last in `memory`, the oldest forgotten beyond MAX_REMEMBERED."""
+    memory[key] = value
+    memory.move_to_end(key)
+    while len(memory) > MAX_REMEMBERED:
+        memory.popitem(last=False)
+
+
 def thread_key(channel: str, thread_ts: str) -> str:
     """One string for a thread (channel ids hold no space): a remembered claim costs one object, not three."""
     return f"{channel} {thread_ts}"
@@ -244,11 +252,9 @@ class ResilientStore:
     def _remember_claims(self, channel: str, thread_ts: str, entry_ids: list[str], team: str) -> list[str]:
         with self._lock:
             key = thread_key(channel, thread_ts)
-            team, *claimed = self._claims.pop(key, (sys.intern(team),))   # one string per team, not per claim
+            team, *claimed = self._claims.get(key) or (sys.intern(team),)   # one string per team, not per claim
             fresh = [e for e in entry_ids if e not in claimed]
-            self._claims[key] = (team, *claimed, *fresh)
-            while len(self._claims) > MAX_REMEMBERED:
-                self._claims.popitem(last=False)
+            remember(self._claims, key, (team, *claimed, *fresh))
             return fresh
 
     def _keep(self, what: str, write: Callable[[Store], object]) -> None:
@@ -330,10 +336,7 @@ class ResilientStore:
 
     def _remember_notice(self, key: str) -> None:
         with self._lock:
-            self._notices[key] = None
-            self._notices.move_to_end(key)
-            while len(self._notices) > MAX_REMEMBERED:
-                self._notices.popitem(last=False)
+            remember(self._notices, key, None)
 
     def forget_notice(self, key: str) -> None:
         with self._lock:
@@ -393,7 +396,7 @@ class ResilientStore:
         with self._lock:
             self._modes.pop(team, None)
             if team:
-                for key in [k for k, (of, *_) in self._claims.items() if of == team]:
+                for key in [k for k, claimed in self._claims.items() if claimed[0] == team]:
                     del self._claims[key]
         self._call("forgetting a team", lambda s: s.forget_team(team),
                    lambda: self._keep("forget team", lambda s: s.forget_team(team)))
