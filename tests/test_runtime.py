@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from conftest import KB_DIR, run_cli, write_entry
+from sqlalchemy import select
 
 from bot.kb.loader import entry_files
 from bot.kb.watch import Reloader, snapshot
 from bot.pipeline import Fixit
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, events, thread_answers
 
 
 def test_settings_from_env_and_dotenv(tmp_path):
@@ -63,6 +64,19 @@ def store_contract(url: str) -> None:
     first.record_feedback("INT771", "U1", "C1", "1.1", "down")
     assert second.feedback_for("INT771") == {"down": 1}
     assert first.notify_once("bad:acme") is True and second.notify_once("bad:acme") is False
+    # what another instance remembered while it could not reach the database, written in at once: new rows
+    # go in as remembered (an event keeps when it was seen); rows already there stay as they are
+    second.write_remembered([("Ev1", 1.0), ("Ev4", 2.5)],
+                            [("C1", "1.1", "INT771", "T9"), ("C2", "2.2", "INT771", "T9"),
+                             ("C2", "2.2", "NS0012", "T9")], ["bad:acme", "escalated:C2:2.2"])
+    assert first.first_delivery("Ev4") is False and first.notify_once("escalated:C2:2.2") is False
+    assert sorted(first.thread_entries("C2", "2.2")) == ["INT771", "NS0012"]
+    with first.engine.connect() as conn:
+        seen = dict(conn.execute(select(events.c.event_id, events.c.seen_at)).all())
+        teams = dict(conn.execute(select(thread_answers.c.thread_ts, thread_answers.c.team_id)
+                                  .where(thread_answers.c.entry_id == "INT771")).all())
+    assert seen["Ev4"] == 2.5 and seen["Ev1"] > 1.0 and teams == {"1.1": "", "2.2": "T9"}
+    second.write_remembered([], [], [])                                          # nothing remembered
 
 
 def test_two_instances_on_one_sqlite_database(tmp_path):
@@ -212,7 +226,7 @@ def test_old_event_ids_are_pruned(tmp_path):
 # would count too in this one)
 SQLITE_MEMORY_AFTER_CLAIMS = """
 import ctypes, sys, _sqlite3
-from bot.store import Store
+from bot.store import Store, events, thread_answers
 store = Store(f"sqlite:///{sys.argv[1]}")
 for n in range(20000):
     store.claim_event(f"Ev{n:08d}", f"C{n % 50}", f"1700000000.{n:06d}", ["INT771"])

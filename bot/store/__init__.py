@@ -139,6 +139,12 @@ class InsertOnce:
         cursor.execute(self.sql, tuple(row[name] for name in self._positions) if self._positions else row)
         return cursor.rowcount == 1  # the driver's own count (sqlite3_changes, PostgreSQL's "INSERT 0 1")
 
+    def run_many(self, cursor, rows: list[dict]) -> None:
+        """Every row in one statement sent many times (psycopg pipelines them: one round trip, not one each)."""
+        if rows:
+            cursor.executemany(self.sql, [tuple(row[name] for name in self._positions) for row in rows]
+                               if self._positions else rows)
+
 
 class Store:
     def __init__(self, url: str = "sqlite:///fixit.db", retention_days: int = 30) -> None:
@@ -239,6 +245,19 @@ class Store:
                 "channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now,
                 "team_id": team})]
         return self._claim_transaction(claim)
+
+    def write_remembered(self, seen: Iterable[tuple[str, float]], claims: Iterable[tuple[str, str, str, str]],
+                         notice_keys: Iterable[str]) -> None:
+        """What a process remembered while the database could not be reached, in one transaction: event ids
+        with when they were seen, claims as (channel, thread, entry, team), one-time notices. A row whose key
+        is there already is left as it is."""
+        now = time.time()
+        batches = [
+            (self._new_event, [{"event_id": event_id, "seen_at": at} for event_id, at in seen]),
+            (self._new_answer, [{"channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now,
+                                 "team_id": team} for channel, thread_ts, entry_id, team in claims]),
+            (self._new_notice, [{"key": key[:200], "at": now} for key in notice_keys])]
+        self._claim_transaction(lambda cursor: [statement.run_many(cursor, rows) for statement, rows in batches])
 
     def _insert_new(self, table: Table) -> InsertOnce:
         """INSERT that skips a row whose key exists (SQLite and PostgreSQL both say ON CONFLICT DO NOTHING);

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.answer import Where
 from bot.slack.cards import HELPFUL
-from bot.store import resilient, thread_answers
+from bot.store import events, resilient, thread_answers
 
 
 @pytest.fixture
@@ -97,6 +97,20 @@ def test_while_the_database_is_down_the_memory_keeps_the_claims_contract_and_han
     teams = select(thread_answers.c.channel, thread_answers.c.team_id).where(thread_answers.c.team_id != "")
     with store.engine.connect() as conn:                     # T0B's claim went in as T0B's; T0A's is gone
         assert conn.execute(teams).all() == [("C5", "T0B")]
+
+
+def test_a_recovery_writes_what_was_remembered_as_it_was(tmp_path):
+    """An event id goes in with when it was seen (so it is pruned on time), not when the database came back."""
+    missing = tmp_path / "not-yet" / "fixit.db"
+    store = resilient.ResilientStore(f"sqlite:///{missing}")
+    assert store.claim_event("Ev1", "C1", "1.1", ["INT771"], team="T0A") == ["INT771"]
+    seen_at = store._seen["Ev1"]
+    time.sleep(0.05)
+    missing.parent.mkdir()
+    eventually(lambda: store.first_delivery(f"probe-{os.urandom(4).hex()}") and not store.degraded, timeout=10)
+    with store.engine.connect() as conn:
+        assert conn.execute(select(events.c.seen_at).where(events.c.event_id == "Ev1")).scalar_one() == seen_at
+        assert conn.execute(select(thread_answers.c.team_id)).all() == [("T0A",)]
 
 
 def test_what_was_kept_while_recovering_is_written_by_the_next_call(tmp_path):
