@@ -95,6 +95,18 @@ def test_common_yaml_mistakes_are_each_reported_at_their_file_and_line(tmp_path,
     assert out[-1].startswith(f"FAILED: 1 entry, {len(MISTAKES)} problems,")
 
 
+def test_an_id_longer_than_the_store_records_is_reported_at_its_line(tmp_path, good_entry):
+    """PostgreSQL refuses a claim or a vote on an id wider than its column, so the KB does not load one."""
+    long_id = "SAGE-INTACCT-" + "-".join(["PERIOD-CLOSED"] * 5)
+    path = write_entry(tmp_path, "sage-intacct/LONG.yaml", good_entry(long_id))
+    write_entry(tmp_path, "sage-intacct/INT990.yaml", good_entry())
+    status, out = kb_check(tmp_path)
+    assert status == 1 and len(long_id) == 82
+    assert [p for p in out if p.startswith(f"{path}:")] == [
+        f"{path}:{line_of(path, 'id:')}: id {long_id!r} is 82 characters long: at most 64 (what Fixit records of an "
+        "answer holds no more)"]
+
+
 def test_file_level_problems_have_no_line_number(tmp_path):
     missing = tmp_path / "nope"
     status, out = kb_check(missing)

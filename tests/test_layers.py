@@ -10,7 +10,7 @@ BOT = Path(__file__).resolve().parent.parent / "bot"
 
 # lowest first; a module's layer is that of the longest prefix listed
 LAYERS = [
-    ("foundations", ["bot.settings", "bot.codes", "bot.store", "bot.wording"]),
+    ("foundations", ["bot.settings", "bot.codes", "bot.store", "bot.wording", "bot.widths"]),
     ("kb", ["bot.kb"]),
     ("match", ["bot.match", "bot.checks"]),
     ("render", ["bot.render"]),

@@ -15,6 +15,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from bot.codes import CodeFinder
 from bot.kb.prose import GENERIC_TOOL_NAME, TOOL, TOOL_START, fill, placeholder_problem
 from bot.kb.systems import SYSTEMS_FILE, Systems, name_words
+from bot.widths import ENTRY_ID_CHARS
 
 KINDS = ("export", "sync", "connection", "auth", "faq")
 ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)*$")
@@ -316,6 +317,9 @@ class EntryValidator:
         nodes = {k.value: v for k, v in root.value}
         if "id" in data and not ID_PATTERN.match(data["id"]):
             self.fail(nodes["id"], f"id {data['id']!r} must be upper case letters, digits and dashes")
+        elif "id" in data and len(data["id"]) > ENTRY_ID_CHARS:
+            self.fail(nodes["id"], f"id {data['id']!r} is {len(data['id'])} characters long: at most "
+                                   f"{ENTRY_ID_CHARS} (what Fixit records of an answer holds no more)")
         if "kind" in data and data["kind"] not in KINDS:
             self.fail(nodes["kind"], f"kind {data['kind']!r} must be one of {', '.join(KINDS)}")
         kind = data.get("kind")

@@ -32,26 +32,27 @@ from sqlalchemy.exc import OperationalError
 
 from bot.store.checkpoint import Checkpointer
 from bot.store.group_commit import GroupCommit
+from bot.widths import ENTRY_ID_CHARS, EVENT_ID_CHARS
 
 metadata = MetaData()
 
 events = Table(
     "processed_events", metadata,
-    Column("event_id", String(128), primary_key=True),
+    Column("event_id", String(EVENT_ID_CHARS), primary_key=True),
     Column("seen_at", Float, nullable=False),
 )
 thread_answers = Table(
     "thread_answers", metadata,
     Column("channel", String(64), primary_key=True),
     Column("thread_ts", String(64), primary_key=True),
-    Column("entry_id", String(64), primary_key=True),
+    Column("entry_id", String(ENTRY_ID_CHARS), primary_key=True),
     Column("answered_at", Float, nullable=False, index=True),
     Column("team_id", String(32), nullable=False, server_default=""),
 )
 feedback = Table(
     "feedback", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("entry_id", String(64), nullable=False),
+    Column("entry_id", String(ENTRY_ID_CHARS), nullable=False),
     Column("user_id", String(64), nullable=False),
     Column("channel", String(64), nullable=False),
     Column("thread_ts", String(64), nullable=False),

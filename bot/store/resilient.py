@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DataError, IntegrityError, SQLAlchemyError
 
 from bot.store import Store
 
@@ -36,6 +36,9 @@ MAX_REMEMBERED = 5_000
 MAX_PENDING = 10_000
 MODES_SECONDS = 5.0   # a mode an admin sets reaches other instances within this
 STORE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, sqlite3.Error)
+# The database answered and refused the row (a value too long for its column, a missing value): not an outage.
+# Kept or retried, such a write would fail on every try and hold the store down with it.
+REFUSALS: tuple[type[BaseException], ...] = (DataError, IntegrityError, sqlite3.DataError, sqlite3.IntegrityError)
 
 
 def first_line(exc: BaseException) -> str:
@@ -52,6 +55,10 @@ def sqlite_file(url: str) -> Path | None:
         return None
     database = parsed.database.removeprefix("file:").split("?", 1)[0]
     return Path(database)
+
+
+def where(event_id: str, channel: str) -> str:
+    return (f" for event {event_id}" if event_id else "") + (f" in {channel}" if channel else "")
 
 
 def remember(memory: OrderedDict, key: str, value) -> None:
@@ -73,7 +80,7 @@ class ResilientStore:
         self.url, self.retention_days, self.clock = url, retention_days, clock
         self.file = sqlite_file(url)
         self._store: Store | None = None
-        self._errors = STORE_ERRORS
+        self._errors, self._refusals = STORE_ERRORS, REFUSALS
         self._file_id: tuple[int, int] | None = None
         self._next_look = 0.0
         self._down_since: float | None = None
@@ -110,7 +117,9 @@ class ResilientStore:
                 self._fail(exc, f"opening the store at {when}")
             return False
         self._store = store
-        self._errors = STORE_ERRORS + (store.engine.dialect.loaded_dbapi.Error,)
+        dbapi = store.engine.dialect.loaded_dbapi
+        self._errors = STORE_ERRORS + (dbapi.Error,)
+        self._refusals = REFUSALS + (dbapi.DataError, dbapi.IntegrityError)
         self._file_id = self._identify()
         return True
 
@@ -136,10 +145,8 @@ class ResilientStore:
         if first:
             self._down_since = self.clock()
             self._next_look = self.clock() + RETRY_SECONDS
-        where = f" for event {event_id}" if event_id else ""
-        where += f" in {channel}" if channel else ""
         log.log(logging.ERROR if first else logging.WARNING, "store unavailable (%s): %s%s done in memory%s",
-                first_line(exc), what, where,
+                first_line(exc), what, where(event_id, channel),
                 f"; trying again every {RETRY_SECONDS:g} s" if first else "")
 
     def _available(self) -> Store | None:
@@ -185,9 +192,13 @@ class ResilientStore:
         with self._lock:
             while self._pending:
                 what, write = self._pending[0]
-                write(store)
+                try:
+                    write(store)
+                    written += 1
+                except self._refusals as exc:
+                    log.error("the database refused a write kept while it was away (%s): %s; left out", what,
+                              first_line(exc))
                 self._pending.popleft()
-                written += 1
         return written
 
     def _catch_up(self, store: Store) -> None:
@@ -199,25 +210,45 @@ class ResilientStore:
     def _remembered_into(self, store: Store) -> None:
         """In one transaction, so that the answers waiting on the lock meanwhile wait for one round trip, not one
         per event and claim remembered."""
+        seen, notices = list(self._seen.items()), list(self._notices)
         claims = [(*key.split(" ", 1), entry_id, team)
                   for key, (team, *entries) in self._claims.items() for entry_id in entries]
-        store.write_remembered(list(self._seen.items()), claims, list(self._notices))
+        try:
+            store.write_remembered(seen, claims, notices)
+        except self._refusals as exc:
+            # one row the database will not hold must not keep the others out, nor the store down
+            rows = [([s], [], []) for s in seen] + [([], [c], []) for c in claims] + [([], [], [n]) for n in notices]
+            left_out = 0
+            for row in rows:
+                try:
+                    store.write_remembered(*row)
+                except self._refusals:
+                    left_out += 1
+            log.error("the database refused %d of the %d things this process remembered (%s): left out", left_out,
+                      len(rows), first_line(exc))
 
     def _call(self, what: str, work: Callable[[Store], object], fallback: Callable[[], object],
-              event_id: str = "", channel: str = ""):
+              event_id: str = "", channel: str = "", kept: bool = False):
+        """`work` on the database, else `fallback`: while the database cannot be reached, and when it answers but
+        refuses the write. A `kept` fallback keeps the write for later, so a refused one is left out instead:
+        it would be refused again."""
         store = self._available()
         if store is not None:
             try:
                 result = work(store)
+            except self._refusals as exc:
+                log.error("the database refused %s%s (%s): %s", what, where(event_id, channel), first_line(exc),
+                          "left out" if kept else "done in memory")
+                return None if kept else fallback()
             except self._errors as exc:
-                self._fail(exc, what, event_id, channel)
+                self._fail(exc, what + (" (kept for later)" if kept else ""), event_id, channel)
             else:
                 if self._pending:   # kept by a call that raced the recovery
                     self._catch_up(store)
                 return result
         else:
-            log.warning("store unavailable: %s%s%s done in memory", what,
-                        f" for event {event_id}" if event_id else "", f" in {channel}" if channel else "")
+            log.warning("store unavailable: %s%s%s done in memory", what, " (kept for later)" if kept else "",
+                        where(event_id, channel))
         return fallback()
 
     def reachable(self) -> bool:
@@ -298,7 +329,7 @@ class ResilientStore:
         def later():
             self._keep("release", lambda s: s.release_answer(channel, thread_ts, entry_id))
         self._call("releasing a claim", lambda s: s.release_answer(channel, thread_ts, entry_id), later,
-                   channel=channel)
+                   channel=channel, kept=True)
 
     def thread_entries(self, channel: str, thread_ts: str) -> list[str]:
         return self._call("reading the thread's answers", lambda s: s.thread_entries(channel, thread_ts),
@@ -307,13 +338,12 @@ class ResilientStore:
     def record_feedback(self, entry_id: str, user_id: str, channel: str, thread_ts: str, vote: str,
                         team: str = "") -> None:
         write = lambda s: s.record_feedback(entry_id, user_id, channel, thread_ts, vote, team)  # noqa: E731
-        self._call("storing feedback (kept for later)", write, lambda: self._keep("feedback", write),
-                   channel=channel)
+        self._call("storing feedback", write, lambda: self._keep("feedback", write), channel=channel, kept=True)
 
     def record_unmatched(self, normalised_text: str, channel: str, team: str = "") -> None:
         write = lambda s: s.record_unmatched(normalised_text, channel, team)  # noqa: E731
-        self._call("storing an unmatched paste (kept for later)", write, lambda: self._keep("unmatched", write),
-                   channel=channel)
+        self._call("storing an unmatched paste", write, lambda: self._keep("unmatched", write), channel=channel,
+                   kept=True)
 
     def notify_once(self, key: str) -> bool:
         """Remembered here only when this process gives the notice: one another instance gave is its to forget."""
@@ -339,7 +369,7 @@ class ResilientStore:
         with self._lock:
             self._notices.pop(key, None)
         self._call("forgetting a notice", lambda s: s.forget_notice(key),
-                   lambda: self._keep("forget notice", lambda s: s.forget_notice(key)))
+                   lambda: self._keep("forget notice", lambda s: s.forget_notice(key)), kept=True)
 
     def feedback_in_thread(self, channel: str, thread_ts: str) -> dict[str, int]:
         return self._call("reading feedback", lambda s: s.feedback_in_thread(channel, thread_ts), dict,
@@ -396,7 +426,7 @@ class ResilientStore:
                 for key in [k for k, claimed in self._claims.items() if claimed[0] == team]:
                     del self._claims[key]
         self._call("forgetting a team", lambda s: s.forget_team(team),
-                   lambda: self._keep("forget team", lambda s: s.forget_team(team)))
+                   lambda: self._keep("forget team", lambda s: s.forget_team(team)), kept=True)
 
     def prune_events(self, older_than_days: int = 2) -> None:
         self._call("pruning", lambda s: s.prune_events(older_than_days), lambda: None)

@@ -113,6 +113,47 @@ def test_a_recovery_writes_what_was_remembered_as_it_was(tmp_path):
         assert conn.execute(select(thread_answers.c.team_id)).all() == [("T0A",)]
 
 
+def test_a_write_the_database_refuses_does_not_hold_the_store_down(tmp_path, caplog):
+    """A row the database will not hold (here one missing a value it requires) is left out, once: the store is
+    not taken for down, the answer is still given, and the write is not kept to fail on every later try."""
+    caplog.set_level(logging.WARNING)
+    store = resilient.ResilientStore(f"sqlite:///{tmp_path / 'fixit.db'}")
+    store.record_feedback("INT771", None, "C1", "1.1", "up")
+    assert not store.degraded and not store._pending
+    assert "the database refused storing feedback in C1 (IntegrityError: " in caplog.text
+    assert store.claim_event("Ev1", None, "1.1", ["INT771"]) == ["INT771"]      # answered, from memory
+    assert not store.degraded and "the database refused claiming the answer for event Ev1" in caplog.text
+    store.record_feedback("INT771", "U1", "C1", "1.1", "up")
+    assert store.feedback_for("INT771") == {"up": 1}
+
+
+def test_a_kept_write_the_database_refuses_is_left_out_and_the_rest_go_in(tmp_path, caplog):
+    caplog.set_level(logging.WARNING)
+    missing = tmp_path / "not-yet" / "fixit.db"
+    store = resilient.ResilientStore(f"sqlite:///{missing}")
+    store.record_feedback("INT771", None, "C1", "1.1", "up")           # kept: the database cannot say yet
+    store.record_feedback("INT771", "U1", "C1", "1.1", "up")
+    assert len(store._pending) == 2
+    missing.parent.mkdir()
+    eventually(lambda: store.first_delivery(f"probe-{os.urandom(4).hex()}") and not store.degraded, timeout=10)
+    assert store.feedback_for("INT771") == {"up": 1} and not store._pending
+    assert "the database refused a write kept while it was away (feedback)" in caplog.text
+
+
+def test_postgresql_refusing_an_id_too_long_for_it_answers_on_and_recovers(caplog):
+    url = os.environ.get("FIXIT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set FIXIT_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL when it can)")
+    caplog.set_level(logging.WARNING)
+    store = resilient.ResilientStore(url)
+    thread, too_long = f"17{time.time_ns() % 10**14:014d}.000001", "X" * 70    # wider than the column
+    assert store.claim_event(f"EvLONG{os.getpid()}", "C1", thread, [too_long, "INT771"]) == [too_long, "INT771"]
+    assert not store.degraded and "StringDataRightTruncation" in caplog.text
+    store._remembered_into(store._store)       # what a recovery writes: the claim that fits goes in
+    assert store.thread_entries("C1", thread) == ["INT771"] and not store.degraded
+    assert "the database refused 1 of the" in caplog.text
+
+
 def test_what_was_kept_while_recovering_is_written_by_the_next_call(tmp_path):
     store = resilient.ResilientStore(f"sqlite:///{tmp_path / 'fixit.db'}")
     vote = lambda s: s.record_feedback("INT771", "U1", "C1", "1.1", "up")  # noqa: E731

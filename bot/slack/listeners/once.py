@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+from bot.widths import EVENT_ID_CHARS
+
 
 def replayed(context, payload: dict) -> bool:
     trigger = payload.get("trigger_id") or ""
-    return bool(trigger) and not context["delivery"].answerer.first_delivery(f"trigger:{trigger}"[:128])
+    return bool(trigger) and not context["delivery"].answerer.first_delivery(f"trigger:{trigger}"[:EVENT_ID_CHARS])
