@@ -4,10 +4,11 @@ blocks (ABBA) against one load generator and fake Slack, so the box's drift hits
     python bench/bench_ab.py [--blocks 8] [--events 300] [--concurrency 20] [--plain]
                              [--a-env NAME=VALUE,...] [--b-env ...] [--a-tree DIR] [--b-tree DIR]
 
-`--a-tree DIR` serves A from another checkout (e.g. `git worktree add /tmp/before <commit>`): its `bot`
-package is imported instead of this one's. Prints each server's events/s (median block), p50/p99 and CPU
-per event, and the median of the block-pair ratios B/A. The server started second has run slower in
-several pairs, so an A/B is worth running in both orders. Over HTTPS unless `--plain`.
+Each server has a SQLite file of its own unless its settings name a `FIXIT_DATABASE_URL` (to compare
+PostgreSQL with SQLite, say). `--a-tree DIR` serves A from another checkout (e.g. `git worktree add
+/tmp/before <commit>`): its `bot` package is imported instead of this one's. Prints each server's events/s
+(median block), p50/p99 and CPU per event, and the median of the block-pair ratios B/A. The server started
+second has run slower in several pairs, so an A/B is worth running in both orders. Over HTTPS unless `--plain`.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ def main() -> None:
         apps = []
         try:
             for name, env in sides.items():
-                env = {**bench.server_env(fake, tmp), **trust, **env, "FIXIT_DATABASE_URL": f"sqlite:///{tmp}/{name}.db"}
+                own_file = {"FIXIT_DATABASE_URL": f"sqlite:///{tmp}/{name}.db"}
+                env = {**bench.server_env(fake, tmp), **trust, **own_file, **env}
                 port = free_port()
                 process = bench.start_server(bench.server_commands(1)["Fixit"], env, port)
                 apps.append(bench.AppUnderTest(name, process, SlackSender(f"http://127.0.0.1:{port}/slack/events")))

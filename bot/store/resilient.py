@@ -34,6 +34,8 @@ RETRY_SECONDS = 5.0
 WINDOW_SECONDS = 900.0
 MAX_REMEMBERED = 5_000
 MAX_PENDING = 10_000
+KEPT_TRIES = 3          # times a kept write may fail with the database answering before it is left out
+RECOVERY_TRIES = 100    # batches a recovery may send while it looks for the rows the database refuses
 MODES_SECONDS = 5.0   # a mode an admin sets reaches other instances within this
 STORE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, sqlite3.Error)
 # The database answered and refused the row (a value too long for its column, a missing value): not an outage.
@@ -91,6 +93,7 @@ class ResilientStore:
         self._modes: dict[str, dict[str, str]] = {}      # team → channel → mode, as last read
         self._modes_read: dict[str, float] = {}
         self._pending: deque[tuple[str, Callable[[Store], object]]] = deque(maxlen=MAX_PENDING)
+        self._kept_failures = 0     # of the oldest kept write, with the database answering
         self._open("start")
 
     # -- the database, while it answers --
@@ -198,7 +201,14 @@ class ResilientStore:
                 except self._refusals as exc:
                     log.error("the database refused a write kept while it was away (%s): %s; left out", what,
                               first_line(exc))
+                except self._errors as exc:   # the database answered just before: this write may never go in
+                    self._kept_failures += 1
+                    if self._kept_failures < KEPT_TRIES:
+                        raise
+                    log.error("a write kept while the database was away (%s) failed %d times with the database "
+                              "answering (%s): left out", what, KEPT_TRIES, first_line(exc))
                 self._pending.popleft()
+                self._kept_failures = 0
         return written
 
     def _catch_up(self, store: Store) -> None:
@@ -210,22 +220,33 @@ class ResilientStore:
     def _remembered_into(self, store: Store) -> None:
         """In one transaction, so that the answers waiting on the lock meanwhile wait for one round trip, not one
         per event and claim remembered."""
-        seen, notices = list(self._seen.items()), list(self._notices)
-        claims = [(*key.split(" ", 1), entry_id, team)
-                  for key, (team, *entries) in self._claims.items() for entry_id in entries]
-        try:
-            store.write_remembered(seen, claims, notices)
-        except self._refusals as exc:
-            # one row the database will not hold must not keep the others out, nor the store down
-            rows = [([s], [], []) for s in seen] + [([], [c], []) for c in claims] + [([], [], [n]) for n in notices]
-            left_out = 0
-            for row in rows:
-                try:
-                    store.write_remembered(*row)
-                except self._refusals:
+        rows = [("seen", row) for row in self._seen.items()] + [("notice", key) for key in self._notices]
+        rows += [("claim", (*key.split(" ", 1), entry_id, team))
+                 for key, (team, *entries) in self._claims.items() for entry_id in entries]
+        # A row the database refuses must keep neither the others out nor the lock held: a refused batch is
+        # halved until what it refuses is found (a few round trips for one row among thousands).
+        batches, tries, left_out, refusal = [rows] if rows else [], 0, 0, None
+        while batches:
+            batch = batches.pop()
+            if tries == RECOVERY_TRIES:
+                left_out += len(batch)   # still remembered: tried again at the next recovery
+                continue
+            tries += 1
+            try:
+                store.write_remembered(*(self._of_kind(batch, kind) for kind in ("seen", "claim", "notice")))
+            except self._refusals as exc:
+                refusal = exc
+                if len(batch) == 1:
                     left_out += 1
+                else:
+                    batches += [batch[len(batch) // 2:], batch[:len(batch) // 2]]
+        if refusal is not None:
             log.error("the database refused %d of the %d things this process remembered (%s): left out", left_out,
-                      len(rows), first_line(exc))
+                      len(rows), first_line(refusal))
+
+    @staticmethod
+    def _of_kind(rows: list[tuple[str, object]], kind: str) -> list:
+        return [row for of, row in rows if of == kind]
 
     def _call(self, what: str, work: Callable[[Store], object], fallback: Callable[[], object],
               event_id: str = "", channel: str = "", kept: bool = False):

@@ -4,8 +4,11 @@ app. The channel comes from the payload's container; the value is untrusted data
 from __future__ import annotations
 
 import json
+import logging
+import os
 
 import pytest
+from slack_harness import INT771, SlackSender, message, served
 from sqlalchemy import select
 
 from bot.answer import Where
@@ -51,8 +54,6 @@ def test_a_value_that_is_not_fixits_gets_a_short_private_note(fake, slack, value
 
 
 def test_slack_retries_of_an_unmatched_paste_count_once(fake, server, slack):
-    from slack_harness import message
-
     store = server.runtime.store
     before = store.unmatched_count()
     event = message("the export failed again with some error nobody has seen before, no idea", ts="1700000500.000001")
@@ -71,3 +72,26 @@ def test_a_cards_notification_text_cannot_broadcast(kb):
     fallback = Renderer().card(entry).fallback
     assert "<!channel>" not in fallback and "<@U0ADMIN>" not in fallback and "<https" not in fallback
     assert "&lt;" in fallback and "&amp;" in fallback
+
+
+def test_a_tampered_thread_too_long_for_postgresql_does_not_take_the_store_down(fake, caplog):
+    """The value's thread is the user's to write. On PostgreSQL one wider than its column was refused, taken for
+    an outage and kept, and refused again on every recovery: one click left the store down until a restart."""
+    url = os.environ.get("FIXIT_TEST_POSTGRES_URL")
+    if not url:
+        pytest.skip("set FIXIT_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL when it can)")
+    caplog.set_level(logging.WARNING)
+    server = served(fake, url)
+    try:
+        slack, store = SlackSender(server.url), server.runtime.store
+        fake.reset()
+        slack.click(HELPFUL, Where("C0042", "9" * 100).value("INT771"), fake.response_url("long"), channel="C0042")
+        (note,) = fake.wait_for("response_url")
+        assert "Thanks" in note.args["text"]
+        assert not store.degraded and not store._pending and "the database refused storing feedback" in caplog.text
+        run = f"17{os.getpid() % 10**8:08d}"
+        slack.event(message(INT771, ts=f"{run}.000009", channel="C0042"), event_id=f"EvTAMPER{os.getpid()}")
+        fake.wait_for("chat.postMessage")
+        assert store.thread_entries("C0042", f"{run}.000009") == ["INT771"] and not store.degraded
+    finally:
+        server.close()

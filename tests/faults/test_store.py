@@ -5,6 +5,7 @@ degraded call is logged with its event id, and the store comes back by itself.""
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import threading
@@ -140,16 +141,48 @@ def test_a_kept_write_the_database_refuses_is_left_out_and_the_rest_go_in(tmp_pa
     assert "the database refused a write kept while it was away (feedback)" in caplog.text
 
 
-def test_postgresql_refusing_an_id_too_long_for_it_answers_on_and_recovers(caplog):
+def test_a_kept_write_that_fails_every_time_the_database_answers_is_left_out(tmp_path, caplog):
+    """Not a refusal (a value the driver cannot send): after KEPT_TRIES with the database answering, the write is
+    left out, so the store comes back instead of trying it every RETRY_SECONDS for ever."""
+    caplog.set_level(logging.WARNING)
+    missing = tmp_path / "not-yet" / "fixit.db"
+    store = resilient.ResilientStore(f"sqlite:///{missing}")
+    store.record_feedback("INT771", {"id": "U1"}, "C1", "1.1", "up")
+    store.record_feedback("INT771", "U1", "C1", "1.1", "up")
+    missing.parent.mkdir()
+    eventually(lambda: store.first_delivery(f"probe-{os.urandom(4).hex()}") and not store.degraded, timeout=10)
+    assert store.feedback_for("INT771") == {"up": 1} and not store._pending
+    assert f"(feedback) failed {resilient.KEPT_TRIES} times with the database answering" in caplog.text
+
+
+def test_a_recovery_finds_a_refused_row_in_a_few_batches_and_writes_the_rest(tmp_path, caplog):
+    caplog.set_level(logging.WARNING)
+    store = resilient.ResilientStore(f"sqlite:///{tmp_path / 'fixit.db'}")
+    for n in range(1000):                            # what a process remembers while the database is away
+        store._remember_event(f"Ev{n}")
+        store._remember_claims("C1", f"1.{n}", ["INT771"], "T1")
+    store._remember_event(None)                      # a row the database refuses (its key cannot be empty)
+    batches = []
+    write = store._store.write_remembered
+    store._store.write_remembered = lambda *rows: batches.append(rows) or write(*rows)
+    store._remembered_into(store._store)
+    assert len(batches) <= 2 * math.ceil(math.log2(2001)) + 1
+    assert store._store.first_delivery("Ev999") is False and store.thread_entries("C1", "1.999") == ["INT771"]
+    assert "the database refused 1 of the 2001 things this process remembered" in caplog.text
+
+
+def test_postgresql_refusing_an_id_too_long_for_it_still_answers_and_leaves_only_that_out(caplog):
+    """An entry id wider than the column (the KB refuses one; this is the store's own guard): the answer is
+    given, the store is not taken for down, and what a recovery writes leaves out only the refused claim."""
     url = os.environ.get("FIXIT_TEST_POSTGRES_URL")
     if not url:
         pytest.skip("set FIXIT_TEST_POSTGRES_URL (.ci/run starts a PostgreSQL when it can)")
     caplog.set_level(logging.WARNING)
     store = resilient.ResilientStore(url)
-    thread, too_long = f"17{time.time_ns() % 10**14:014d}.000001", "X" * 70    # wider than the column
+    thread, too_long = f"17{time.time_ns() % 10**14:014d}.000001", "X" * 70
     assert store.claim_event(f"EvLONG{os.getpid()}", "C1", thread, [too_long, "INT771"]) == [too_long, "INT771"]
     assert not store.degraded and "StringDataRightTruncation" in caplog.text
-    store._remembered_into(store._store)       # what a recovery writes: the claim that fits goes in
+    store._remembered_into(store._store)
     assert store.thread_entries("C1", thread) == ["INT771"] and not store.degraded
     assert "the database refused 1 of the" in caplog.text
 
