@@ -34,8 +34,8 @@ RETRY_SECONDS = 5.0
 WINDOW_SECONDS = 900.0
 MAX_REMEMBERED = 5_000
 MAX_PENDING = 10_000
-KEPT_TRIES = 3          # times a kept write may fail with the database answering before it is left out
-RECOVERY_TRIES = 100    # batches a recovery may send while it looks for the rows the database refuses
+KEPT_TRIES = 3          # recoveries a kept write may fail (the database taking writes) before it is left out
+REFUSED_SOUGHT = 50     # refused rows a recovery finds before it takes the rest of the batches for refused too
 MODES_SECONDS = 5.0   # a mode an admin sets reaches other instances within this
 STORE_ERRORS: tuple[type[BaseException], ...] = (SQLAlchemyError, OSError, sqlite3.Error)
 # The database answered and refused the row (a value too long for its column, a missing value): not an outage.
@@ -93,7 +93,7 @@ class ResilientStore:
         self._modes: dict[str, dict[str, str]] = {}      # team → channel → mode, as last read
         self._modes_read: dict[str, float] = {}
         self._pending: deque[tuple[str, Callable[[Store], object]]] = deque(maxlen=MAX_PENDING)
-        self._kept_failures = 0     # of the oldest kept write, with the database answering
+        self._kept_failures: tuple[object, int] = (None, 0)   # a kept write, and the recoveries it failed
         self._open("start")
 
     # -- the database, while it answers --
@@ -179,9 +179,9 @@ class ResilientStore:
         store = self._store
         try:
             store.first_delivery(f"fixit:probe:{time.time()}")
-            written = self._write_kept(store)
+            written = self._write_kept(store, recovering=True)
             self._remembered_into(store)   # after the kept releases: a claim made again since then stays
-            written += self._write_kept(store)   # kept while the memory went in
+            written += self._write_kept(store, recovering=True)   # kept while the memory went in
         except self._errors as exc:
             self._fail(exc, "recovering")
             return False
@@ -189,26 +189,34 @@ class ResilientStore:
         self._down_since = None
         return True
 
-    def _write_kept(self, store: Store) -> int:
-        """The writes kept while the database failed, oldest first; how many."""
+    def _write_kept(self, store: Store, recovering: bool = False) -> int:
+        """The writes kept while the database failed, oldest first; how many. Each is taken off the queue while
+        it is tried (a write kept meanwhile into a full queue cannot push out another in its place) and put
+        back if the database failed. In a recovery, whose probe has just written, a write that fails
+        KEPT_TRIES recoveries in a row may never go in, and is left out."""
         written = 0
         with self._lock:
             while self._pending:
-                what, write = self._pending[0]
+                item = self._pending.popleft()
+                what, write = item
                 try:
                     write(store)
                     written += 1
                 except self._refusals as exc:
                     log.error("the database refused a write kept while it was away (%s): %s; left out", what,
                               first_line(exc))
-                except self._errors as exc:   # the database answered just before: this write may never go in
-                    self._kept_failures += 1
-                    if self._kept_failures < KEPT_TRIES:
+                except self._errors as exc:
+                    failed, tries = self._kept_failures
+                    tries = tries + 1 if failed is item else 1
+                    if not recovering or tries < KEPT_TRIES:
+                        self._kept_failures = (item, tries) if recovering else self._kept_failures
+                        if len(self._pending) == self._pending.maxlen:
+                            log.error("store unavailable: more than %d writes kept; the newest is dropped",
+                                      MAX_PENDING)
+                        self._pending.appendleft(item)
                         raise
-                    log.error("a write kept while the database was away (%s) failed %d times with the database "
-                              "answering (%s): left out", what, KEPT_TRIES, first_line(exc))
-                self._pending.popleft()
-                self._kept_failures = 0
+                    log.error("a write kept while the database was away (%s) failed in %d recoveries (%s): left "
+                              "out", what, tries, first_line(exc))
         return written
 
     def _catch_up(self, store: Store) -> None:
@@ -224,25 +232,26 @@ class ResilientStore:
         rows += [("claim", (*key.split(" ", 1), entry_id, team))
                  for key, (team, *entries) in self._claims.items() for entry_id in entries]
         # A row the database refuses must keep neither the others out nor the lock held: a refused batch is
-        # halved until what it refuses is found (a few round trips for one row among thousands).
-        batches, tries, left_out, refusal = [rows] if rows else [], 0, 0, None
+        # halved until what it refuses is found (a few round trips for one row among thousands). Past
+        # REFUSED_SOUGHT refused rows the refusal is taken for the whole table's, not a row's: the batches not
+        # yet sent are left out with them.
+        batches, refused, untried, refusal = [rows] if rows else [], 0, 0, None
         while batches:
             batch = batches.pop()
-            if tries == RECOVERY_TRIES:
-                left_out += len(batch)   # still remembered: tried again at the next recovery
+            if refused >= REFUSED_SOUGHT:
+                untried += len(batch)
                 continue
-            tries += 1
             try:
                 store.write_remembered(*(self._of_kind(batch, kind) for kind in ("seen", "claim", "notice")))
             except self._refusals as exc:
                 refusal = exc
                 if len(batch) == 1:
-                    left_out += 1
+                    refused += 1
                 else:
                     batches += [batch[len(batch) // 2:], batch[:len(batch) // 2]]
-        if refusal is not None:
-            log.error("the database refused %d of the %d things this process remembered (%s): left out", left_out,
-                      len(rows), first_line(refusal))
+        if refused:
+            log.error("the database refused %d of the %d things this process remembered (%s): left out%s", refused,
+                      len(rows), first_line(refusal), f", and {untried} not tried after them" if untried else "")
 
     @staticmethod
     def _of_kind(rows: list[tuple[str, object]], kind: str) -> list:

@@ -14,7 +14,7 @@ import time
 import pytest
 from loopback import RawServer
 from slack_harness import INT771, FakeSlack, SlackSender, eventually, message, served
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.answer import Where
 from bot.slack.cards import HELPFUL
@@ -141,9 +141,9 @@ def test_a_kept_write_the_database_refuses_is_left_out_and_the_rest_go_in(tmp_pa
     assert "the database refused a write kept while it was away (feedback)" in caplog.text
 
 
-def test_a_kept_write_that_fails_every_time_the_database_answers_is_left_out(tmp_path, caplog):
-    """Not a refusal (a value the driver cannot send): after KEPT_TRIES with the database answering, the write is
-    left out, so the store comes back instead of trying it every RETRY_SECONDS for ever."""
+def test_a_kept_write_that_fails_every_recovery_is_left_out_after_kept_tries(tmp_path, caplog):
+    """Not a refusal (a value the driver cannot send): tried in KEPT_TRIES recoveries, each after the probe's
+    write went in, then left out, so the store comes back instead of trying it every RETRY_SECONDS for ever."""
     caplog.set_level(logging.WARNING)
     missing = tmp_path / "not-yet" / "fixit.db"
     store = resilient.ResilientStore(f"sqlite:///{missing}")
@@ -152,7 +152,18 @@ def test_a_kept_write_that_fails_every_time_the_database_answers_is_left_out(tmp
     missing.parent.mkdir()
     eventually(lambda: store.first_delivery(f"probe-{os.urandom(4).hex()}") and not store.degraded, timeout=10)
     assert store.feedback_for("INT771") == {"up": 1} and not store._pending
-    assert f"(feedback) failed {resilient.KEPT_TRIES} times with the database answering" in caplog.text
+    assert caplog.text.count("recovering done in memory") == resilient.KEPT_TRIES - 1
+    assert f"(feedback) failed in {resilient.KEPT_TRIES} recoveries" in caplog.text
+
+
+def test_a_kept_write_failing_after_other_calls_is_not_counted_against_it(tmp_path):
+    """Calls that read while writes fail (a database gone read-only, say) do not use up a kept write's tries:
+    only recoveries, whose probe has just written, count."""
+    store = resilient.ResilientStore(f"sqlite:///{tmp_path / 'fixit.db'}")
+    store._keep("feedback", lambda s: s.record_feedback("INT771", {"id": "U1"}, "C1", "1.1", "up"))
+    for _ in range(resilient.KEPT_TRIES + 2):
+        store._catch_up(store._store)            # what a successful call does when writes are kept
+    assert len(store._pending) == 1
 
 
 def test_a_recovery_finds_a_refused_row_in_a_few_batches_and_writes_the_rest(tmp_path, caplog):
@@ -167,8 +178,26 @@ def test_a_recovery_finds_a_refused_row_in_a_few_batches_and_writes_the_rest(tmp
     store._store.write_remembered = lambda *rows: batches.append(rows) or write(*rows)
     store._remembered_into(store._store)
     assert len(batches) <= 2 * math.ceil(math.log2(2001)) + 1
-    assert store._store.first_delivery("Ev999") is False and store.thread_entries("C1", "1.999") == ["INT771"]
-    assert "the database refused 1 of the 2001 things this process remembered" in caplog.text
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 1000
+        assert conn.execute(select(func.count()).select_from(thread_answers)).scalar_one() == 1000
+    assert "the database refused 1 of the 2001 things this process remembered (IntegrityError: " in caplog.text
+    assert "not tried" not in caplog.text
+
+
+def test_past_refused_sought_the_rest_is_taken_for_refused_too(tmp_path, caplog, monkeypatch):
+    """A refusal of every row (a table the database will not write) is found after REFUSED_SOUGHT rows, not
+    after one round trip per row."""
+    monkeypatch.setattr(resilient, "REFUSED_SOUGHT", 1)
+    caplog.set_level(logging.WARNING)
+    store = resilient.ResilientStore(f"sqlite:///{tmp_path / 'fixit.db'}")
+    store._remember_event(None)                      # refused, and found first: the halves after it are not sent
+    for n in range(100):
+        store._remember_event(f"Ev{n}")
+    store._remembered_into(store._store)
+    assert "the database refused 1 of the 101 things" in caplog.text and ", and 100 not tried after them" in caplog.text
+    with store.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(events)).scalar_one() == 0
 
 
 def test_postgresql_refusing_an_id_too_long_for_it_still_answers_and_leaves_only_that_out(caplog):
