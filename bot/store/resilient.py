@@ -206,17 +206,17 @@ class ResilientStore:
                     log.error("the database refused a write kept while it was away (%s): %s; left out", what,
                               first_line(exc))
                 except self._errors as exc:
-                    failed, tries = self._kept_failures
-                    tries = tries + 1 if failed is item else 1
-                    if not recovering or tries < KEPT_TRIES:
-                        self._kept_failures = (item, tries) if recovering else self._kept_failures
+                    if recovering:
+                        failed, tries = self._kept_failures
+                        self._kept_failures = (item, tries + 1 if failed is item else 1)
+                    if not recovering or self._kept_failures[1] < KEPT_TRIES:
                         if len(self._pending) == self._pending.maxlen:
                             log.error("store unavailable: more than %d writes kept; the newest is dropped",
                                       MAX_PENDING)
                         self._pending.appendleft(item)
                         raise
                     log.error("a write kept while the database was away (%s) failed in %d recoveries (%s): left "
-                              "out", what, tries, first_line(exc))
+                              "out", what, self._kept_failures[1], first_line(exc))
         return written
 
     def _catch_up(self, store: Store) -> None:
