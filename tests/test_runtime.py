@@ -76,7 +76,9 @@ def store_contract(url: str) -> None:
         teams = dict(conn.execute(select(thread_answers.c.thread_ts, thread_answers.c.team_id)
                                   .where(thread_answers.c.entry_id == "INT771")).all())
     assert seen["Ev4"] == 2.5 and seen["Ev1"] > 1.0 and teams == {"1.1": "", "2.2": "T9"}
-    second.write_remembered([], [], [])                                          # nothing remembered
+    second.write_remembered([], [], [])                                          # nothing remembered: no change
+    with first.engine.connect() as conn:
+        assert dict(conn.execute(select(events.c.event_id, events.c.seen_at)).all()) == seen
 
 
 def test_two_instances_on_one_sqlite_database(tmp_path):
@@ -226,7 +228,7 @@ def test_old_event_ids_are_pruned(tmp_path):
 # would count too in this one)
 SQLITE_MEMORY_AFTER_CLAIMS = """
 import ctypes, sys, _sqlite3
-from bot.store import Store, events, thread_answers
+from bot.store import Store
 store = Store(f"sqlite:///{sys.argv[1]}")
 for n in range(20000):
     store.claim_event(f"Ev{n:08d}", f"C{n % 50}", f"1700000000.{n:06d}", ["INT771"])

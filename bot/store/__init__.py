@@ -35,6 +35,7 @@ from bot.store.group_commit import GroupCommit
 from bot.widths import ENTRY_ID_CHARS, EVENT_ID_CHARS
 
 metadata = MetaData()
+NOTICE_KEY_CHARS = 200     # a one-time notice's key is cut to this (it names a thread, or a workspace and provider)
 
 events = Table(
     "processed_events", metadata,
@@ -79,7 +80,7 @@ channel_modes = Table(
 TEAM_TABLES = (thread_answers, feedback, unmatched, channel_modes)
 notices = Table(
     "admin_notices", metadata,
-    Column("key", String(200), primary_key=True),
+    Column("key", String(NOTICE_KEY_CHARS), primary_key=True),
     Column("at", Float, nullable=False),
 )
 
@@ -257,7 +258,7 @@ class Store:
             (self._new_event, [{"event_id": event_id, "seen_at": at} for event_id, at in seen]),
             (self._new_answer, [{"channel": channel, "thread_ts": thread_ts, "entry_id": entry_id, "answered_at": now,
                                  "team_id": team} for channel, thread_ts, entry_id, team in claims]),
-            (self._new_notice, [{"key": key[:200], "at": now} for key in notice_keys])]
+            (self._new_notice, [{"key": key[:NOTICE_KEY_CHARS], "at": now} for key in notice_keys])]
         self._claim_transaction(lambda cursor: [statement.run_many(cursor, rows) for statement, rows in batches])
 
     def _insert_new(self, table: Table) -> InsertOnce:
@@ -392,11 +393,11 @@ class Store:
     # -- one-time notices (e.g. bad credentials told to admins once) --
 
     def notify_once(self, key: str) -> bool:
-        return self._insert_once(self._new_notice, {"key": key[:200], "at": time.time()})
+        return self._insert_once(self._new_notice, {"key": key[:NOTICE_KEY_CHARS], "at": time.time()})
 
     def forget_notice(self, key: str) -> None:
         """Undo notify_once (what it was for did not happen), so the next try notifies again."""
-        self._transaction(lambda conn: conn.execute(delete(notices).where(notices.c.key == key[:200])))
+        self._transaction(lambda conn: conn.execute(delete(notices).where(notices.c.key == key[:NOTICE_KEY_CHARS])))
 
     def prune_events(self, older_than_days: int = 2) -> None:
         cutoff = time.time() - older_than_days * 86400
