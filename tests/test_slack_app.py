@@ -389,6 +389,25 @@ def test_a_request_gets_bolts_own_context_with_the_kept_client(runtime):
                                                                          bolts.context.client.base_url)
 
 
+def test_the_requests_the_served_app_dispatches_are_counted_for_its_memory_release(fake, slack, runtime):
+    import gc
+
+    from bot.slack.allocator import RELEASE_EVERY, MemoryRelease
+
+    assert runtime.app.memory.every == RELEASE_EVERY
+    counting, runtime.app.memory = runtime.app.memory, MemoryRelease(every=2)
+    try:
+        before = gc.get_stats()[2]["collections"]
+        slack.event(message("the vendor is on hold until they send a W-9", ts=new_ts()))
+        assert gc.get_stats()[2]["collections"] == before
+        slack.event(message("lunch is at noon", ts=new_ts()))
+        assert gc.get_stats()[2]["collections"] == before + 1   # a full collection, in the served process
+    finally:
+        runtime.app.memory = counting
+    fake.settle()
+    assert fake.calls == []
+
+
 def test_each_listener_gets_the_arguments_bolt_would_give_it(runtime):
     """Listeners and Bolt's matchers are called with the arguments they name, fetched one by one
     (bot/slack/arguments.py): for a request of each kind, every listener Fixit registers matches as Bolt's

@@ -18,6 +18,7 @@ from slack_bolt.logger import get_bolt_app_logger, get_bolt_logger
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.middleware import Middleware
 from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
@@ -30,6 +31,7 @@ from bot.kb.watch import Reloader
 from bot.pipeline import Fixit
 from bot.settings import Settings
 from bot.slack import install, listeners
+from bot.slack.allocator import MemoryRelease
 from bot.slack.arguments import direct
 from bot.slack.cpu import share_the_interpreter
 from bot.slack.deliver import Delivery
@@ -231,11 +233,17 @@ class FixitApp(App):
     (with a lookup of four proxy variables in the environment) for every request, only to have `Provide`
     replace it. With one fixed token nothing changes a request's client. With OAuth (no fixed token) Bolt's
     own way stays: its authorization writes the installation's token into that request's new client. Each
-    listener is registered as a `DirectListener` (bot/slack/arguments.py)."""
+    listener is registered as a `DirectListener` (bot/slack/arguments.py). The requests it dispatches, over
+    HTTP or Socket Mode, are counted for `MemoryRelease` (bot/slack/allocator.py)."""
 
     def __init__(self, clients: KeptClients, **kwargs) -> None:
         super().__init__(**kwargs)
         self.kept_clients = clients
+        self.memory = MemoryRelease()
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        self.memory.counted()
+        return super().dispatch(req)
 
     def _register_listener(self, *args, **kwargs):
         registered = super()._register_listener(*args, **kwargs)
