@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from bot.slack.allocator import ENVIRONMENT, MALLOC_ARENAS, MemoryRelease, cap_malloc_arenas
+from bot.slack.allocator import ENVIRONMENT, MALLOC_ARENAS, MemoryRelease, cap_malloc_arenas, glibc
 
 
 def is_glibc() -> bool:
@@ -46,10 +46,16 @@ libc.malloc_stats()
 """
 
 
-def arenas_used(*args: str, env: dict[str, str]) -> tuple[int, str]:
-    done = subprocess.run([sys.executable, "-c", CONTEND, *args], capture_output=True, text=True, env=env,
+def python(script: str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`script` run by a new interpreter in the repository's folder, which must succeed."""
+    done = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, env=env,
                           timeout=60, cwd=os.path.dirname(os.path.dirname(__file__)))
     assert done.returncode == 0, done.stderr
+    return done
+
+
+def arenas_used(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    done = python(CONTEND, *args, env=env)
     return done.stderr.count("Arena "), done.stdout.strip()
 
 
@@ -68,8 +74,7 @@ def test_the_cap_is_passed_on_to_the_processes_it_starts(monkeypatch):
     monkeypatch.delenv(ENVIRONMENT, raising=False)
     assert cap_malloc_arenas() is True
     assert os.environ[ENVIRONMENT] == str(MALLOC_ARENAS)
-    done = subprocess.run([sys.executable, "-c", f"import os; print(os.environ['{ENVIRONMENT}'])"],
-                          capture_output=True, text=True, timeout=30)
+    done = python(f"import os; print(os.environ['{ENVIRONMENT}'])")
     assert done.stdout.strip() == str(MALLOC_ARENAS)
 
 
@@ -79,11 +84,12 @@ def test_an_operators_setting_stands(monkeypatch):
     assert os.environ[ENVIRONMENT] == "4"
 
 
-def run(script: str) -> list[int]:
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
-                          cwd=os.path.dirname(os.path.dirname(__file__)))
-    assert done.returncode == 0, done.stderr
-    return [int(n) for n in done.stdout.split()]
+def numbers_printed(script: str) -> list[int]:
+    return [int(n) for n in python(script).stdout.split()]
+
+
+def test_glibc_is_found_where_the_c_library_is_glibc():
+    assert (glibc() is not None) == is_glibc()   # is_glibc, the tests' own check, decides what they skip
 
 
 # 50 000 tuples of five freed at once: CPython keeps 2 000 of them on its free list for tuples of that size
@@ -104,7 +110,7 @@ print(before - young, before - sys.getallocatedblocks())
 
 
 def test_a_release_empties_cpythons_free_lists():
-    by_young_collection, by_release = run(FREE_LISTS)
+    by_young_collection, by_release = numbers_printed(FREE_LISTS)
     assert by_young_collection < 200   # the test can tell: a collection of the young generations keeps them
     assert by_release >= 1_900
 
@@ -134,7 +140,7 @@ print(freed - start, int(release_memory()), freed - rss())
 
 @glibc_only
 def test_a_release_hands_the_heaps_free_pages_back():
-    kept_after_free, trimmed, handed_back = run(HEAP)
+    kept_after_free, trimmed, handed_back = numbers_printed(HEAP)
     assert kept_after_free > 50 * 1024   # KiB: freeing alone left the pages resident
     assert trimmed == 1
     assert handed_back > 50 * 1024

@@ -17,6 +17,7 @@ leaves (`malloc_trim`).
 from __future__ import annotations
 
 import ctypes
+import functools
 import gc
 import itertools
 import os
@@ -29,6 +30,7 @@ RELEASE_EVERY = 2_000              # requests between releases; counted, not tim
                                    # request the same share however fast the requests come
 
 
+@functools.cache
 def glibc() -> ctypes.CDLL | None:
     """The C library, where it is glibc (whose malloc the settings here are for); None elsewhere."""
     if not sys.platform.startswith("linux"):
@@ -65,8 +67,8 @@ def release_memory() -> bool:
 
 class MemoryRelease:
     """Counts the requests a served app dispatches; every `every`-th one releases memory (`release_memory`)
-    before it is dispatched, on the thread that dispatches it. A full collection takes a few milliseconds with the
-    knowledge base frozen, and holds the GIL wherever it runs."""
+    before it is dispatched, on the thread that dispatches it. A full collection takes a few milliseconds
+    with the knowledge base frozen, and holds the GIL wherever it runs."""
 
     def __init__(self, every: int = RELEASE_EVERY) -> None:
         self.every = every
